@@ -1,0 +1,141 @@
+package weir
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+)
+
+// Defaults applied by [Config.WithDefaults] to fields left at zero.
+const (
+	DefaultBatchSize     = 128
+	DefaultFlushInterval = 100 * time.Millisecond
+	// DefaultQueueDepthPerWorker: QueueDepth defaults to this many batches
+	// per worker.
+	DefaultQueueDepthPerWorker = 1
+)
+
+// Limits that [Config.Validate] enforces. They exist to turn a typo (an extra
+// zero or three) into an error instead of an out-of-memory crash.
+const (
+	MaxBatchSize        = 1 << 20
+	MaxConcurrency      = 1 << 12
+	MinFlushInterval    = time.Millisecond
+	maxQueueDepthFactor = 64
+)
+
+// Config holds every knob of a run. The zero value is valid: each zero field
+// means the default documented on it, applied by [Config.WithDefaults] in
+// one place. Negative or absurd values are errors from [Config.Validate],
+// never silently replaced.
+//
+// # Batching
+//
+// A batch closes on whichever comes first: BatchSize records, BatchBytes
+// bytes (when record sizes are known, see [Sizer]), or FlushInterval after
+// its first record arrived. A batch is never empty, and a source that ends
+// has its last partial batch loaded.
+//
+// # Memory
+//
+// Every queue is bounded, so the number of records alive inside the engine
+// at once is at most
+//
+//	BatchSize × (3 + QueueDepth + 2×Workers)                       when LoadConcurrency = 0
+//	BatchSize × (3 + 2×QueueDepth + 2×Workers + LoadConcurrency)   otherwise
+//
+// (3 = the batch being read, one waiting for the batcher, the batch being
+// filled; each worker holds its input and its output). With BatchBytes set,
+// multiply the same count of batches by BatchBytes (plus one record) for the
+// bound in bytes. With the defaults on 2 cores (128, Workers 2, QueueDepth 2)
+// that is 128 × 9 = 1,152 records, whatever the size of the data set.
+type Config struct {
+	// BatchSize is the most records in one batch. Default 128; 1 to
+	// MaxBatchSize.
+	BatchSize int
+	// BatchBytes closes a batch once the sizes of its records add up to at
+	// least this many bytes. 0 means no byte limit. Setting it requires
+	// record sizes: a [Sizer] record type or [Pipeline.WithSize].
+	BatchBytes int64
+	// FlushInterval is the longest a record waits for its batch to fill:
+	// the batch closes this long after its first record arrived. Default
+	// 100ms; at least MinFlushInterval (a shorter timer would spin).
+	FlushInterval time.Duration
+	// Workers is how many batches are transformed at once. Default
+	// runtime.GOMAXPROCS(0).
+	Workers int
+	// TransformConcurrency is how many goroutines share the records of one
+	// batch inside a transform (the seed's hard-coded buffer_unordered(10)).
+	// Default 1: a plain loop, the fastest choice for CPU-bound transforms.
+	// Raise it for transforms that wait (lookups, remote calls). Output
+	// order is preserved either way.
+	TransformConcurrency int
+	// LoadConcurrency is how many Sink.Write calls may be in flight. 0 (the
+	// default) loads each batch on the worker that transformed it: Workers
+	// writes in flight and no hand-off between stages. A positive value runs
+	// a separate load stage with that many goroutines, fed by a queue of
+	// QueueDepth batches; use it when the sink wants a different
+	// concurrency than the transform (a database pool, a single-writer file).
+	LoadConcurrency int
+	// QueueDepth is how many batches wait between two stages. Default
+	// Workers × DefaultQueueDepthPerWorker.
+	QueueDepth int
+}
+
+// WithDefaults returns c with every zero field replaced by its default.
+func (c Config) WithDefaults() Config {
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.TransformConcurrency == 0 {
+		c.TransformConcurrency = 1
+	}
+	if c.QueueDepth == 0 {
+		c.QueueDepth = c.Workers * DefaultQueueDepthPerWorker
+	}
+	return c
+}
+
+// Validate reports every impossible value in c, each naming its field.
+// Zero fields are valid (they mean the default).
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("weir: "+format, args...))
+	}
+	if c.BatchSize < 0 || c.BatchSize > MaxBatchSize {
+		bad("BatchSize must be between 1 and %d (0 means %d), got %d", MaxBatchSize, DefaultBatchSize, c.BatchSize)
+	}
+	if c.BatchBytes < 0 {
+		bad("BatchBytes must be >= 0 (0 means no byte limit), got %d", c.BatchBytes)
+	}
+	if c.FlushInterval < 0 || (c.FlushInterval > 0 && c.FlushInterval < MinFlushInterval) {
+		bad("FlushInterval must be >= %v (0 means %v), got %v", MinFlushInterval, DefaultFlushInterval, c.FlushInterval)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"Workers", c.Workers},
+		{"TransformConcurrency", c.TransformConcurrency},
+		{"LoadConcurrency", c.LoadConcurrency},
+	} {
+		if f.v < 0 || f.v > MaxConcurrency {
+			bad("%s must be between 0 (default) and %d, got %d", f.name, MaxConcurrency, f.v)
+		}
+	}
+	if c.QueueDepth < 0 || c.QueueDepth > maxQueueDepthFactor*MaxConcurrency {
+		bad("QueueDepth must be between 0 (default) and %d, got %d", maxQueueDepthFactor*MaxConcurrency, c.QueueDepth)
+	}
+	if c.TransformConcurrency > 0 && c.BatchSize > 0 && c.TransformConcurrency > c.BatchSize {
+		bad("TransformConcurrency (%d) must not exceed BatchSize (%d): the extra goroutines would have no record to work on", c.TransformConcurrency, c.BatchSize)
+	}
+	return errors.Join(errs...)
+}

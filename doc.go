@@ -1,0 +1,32 @@
+// Package weir moves records from a [Source] through a [Transform] into a
+// [Sink]: typed, batched and concurrent, without losing track of a record.
+//
+// # Terms used throughout
+//
+// A batch is a slice of records that travels between stages as one unit; the
+// engine never spends a channel operation on a single record. Batches come
+// from pools and are reused: a [Sink] must not keep a batch after Write
+// returns, and a transform must not keep its input slice.
+//
+// A run has three stages. Extract: one goroutine calls [Source.Read]; another
+// closes batches by size, bytes or time (see [Config]). Transform:
+// [Config.Workers] goroutines apply the [Transform], each to a whole batch,
+// optionally spreading one batch's records over
+// [Config.TransformConcurrency] goroutines. Load: batches go to
+// [Sink.Write], with [Config.LoadConcurrency] writes in flight.
+//
+// Ordering: records keep their order inside a batch through every transform.
+// Batches may be loaded out of order when more than one worker or loader is
+// running; with Workers = 1 and LoadConcurrency <= 1 they are loaded in
+// extract order.
+//
+// Blocking: [Pipeline.Run] blocks until the run ends and every goroutine it
+// started has returned. Sources and sinks must return promptly once their
+// context is cancelled; the engine waits for them rather than leaking them.
+//
+// Errors: the first error from any stage (or a panic in user code, turned
+// into a [*PanicError]) cancels the run; Run returns it wrapped in a
+// [*StageError] naming the stage and the batch. Cancelling the caller's
+// context makes Run return the context's error, wrapped. Hooks run exactly
+// once per run, whatever happens (see [Hooks]).
+package weir

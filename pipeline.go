@@ -1,0 +1,539 @@
+package weir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Hooks are the seed's pre- and post-process steps. Each runs exactly once
+// per [Pipeline.Run], on the goroutine that called Run.
+type Hooks struct {
+	// Before runs before the first Read. If it fails, nothing is read, the
+	// source and sink are still closed, After still runs, and Run returns
+	// the error wrapped in a [*StageError] with Stage [StageHook].
+	Before func(ctx context.Context) error
+	// After runs once the run has ended and every goroutine has returned,
+	// after failures and cancellation too. It is told the run's final stats
+	// and error (nil on success). Its ctx is not cancelled with the run's.
+	// An error it returns is joined to the run's.
+	After func(ctx context.Context, st Stats, runErr error) error
+}
+
+// Pipeline is one Extract → Transform → Load job. Build it with [New],
+// optionally set [Pipeline.WithHooks] and [Pipeline.WithSize], then call
+// [Pipeline.Run] once. [Pipeline.Stats] may be called from any goroutine at
+// any time.
+type Pipeline[E, T any] struct {
+	src   Source[E]
+	tr    Transform[E, T]
+	sink  Sink[T]
+	cfg   Config // defaults applied
+	hooks Hooks
+	size  func(*E) int
+
+	noTiming bool // benchmarks only: measure the cost of timing and histograms
+	started  atomic.Bool
+	m        atomic.Pointer[metrics]
+}
+
+// New checks cfg and returns a pipeline ready to run. Errors name the
+// offending argument or Config field.
+func New[E, T any](src Source[E], tr Transform[E, T], sink Sink[T], cfg Config) (*Pipeline[E, T], error) {
+	var errs []error
+	if src == nil {
+		errs = append(errs, errors.New("weir: New: nil Source"))
+	}
+	if tr.apply == nil {
+		errs = append(errs, errors.New("weir: New: zero Transform (build one with Map, Filter, FlatMap, MapBatch, InPlace or Identity)"))
+	}
+	if sink == nil {
+		errs = append(errs, errors.New("weir: New: nil Sink"))
+	}
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	p := &Pipeline[E, T]{src: src, tr: tr, sink: sink, cfg: cfg.WithDefaults()}
+	var probe *E
+	if _, ok := any(probe).(Sizer); ok {
+		// Asserting on *E (a pointer into the batch) allocates nothing,
+		// and finds Size whether it has a value or pointer receiver.
+		p.size = func(e *E) int { return any(e).(Sizer).Size() }
+	}
+	return p, nil
+}
+
+// Config returns the pipeline's configuration with defaults applied.
+func (p *Pipeline[E, T]) Config() Config { return p.cfg }
+
+// WithHooks sets the lifecycle hooks. It panics if the pipeline has started.
+func (p *Pipeline[E, T]) WithHooks(h Hooks) *Pipeline[E, T] {
+	p.mustNotBeStarted("WithHooks")
+	p.hooks = h
+	return p
+}
+
+// WithSize sets how to measure a record in bytes, for [Config.BatchBytes]
+// and [StageStats.Bytes]; it overrides a [Sizer] method. It panics if the
+// pipeline has started.
+func (p *Pipeline[E, T]) WithSize(size func(E) int) *Pipeline[E, T] {
+	p.mustNotBeStarted("WithSize")
+	mustFunc("WithSize", size == nil)
+	p.size = func(e *E) int { return size(*e) }
+	return p
+}
+
+func (p *Pipeline[E, T]) mustNotBeStarted(method string) {
+	if p.started.Load() {
+		panic("weir: " + method + " called after Run")
+	}
+}
+
+// Stats returns a snapshot of the run: live while it runs, final after.
+// Before Run it returns the zero Stats.
+func (p *Pipeline[E, T]) Stats() Stats {
+	if m := p.m.Load(); m != nil {
+		return m.snapshot()
+	}
+	return Stats{}
+}
+
+// Run runs the pipeline to completion and blocks until every goroutine it
+// started has returned. It returns nil when every extracted record was
+// transformed and every output loaded; otherwise the first error, wrapped as
+// described in the package doc. Run may be called once; a second call
+// returns [ErrAlreadyRun].
+func (p *Pipeline[E, T]) Run(ctx context.Context) error {
+	if !p.started.CompareAndSwap(false, true) {
+		return ErrAlreadyRun
+	}
+	m := &metrics{start: time.Now()}
+	m.extract.goroutines = 1
+	m.transform.goroutines = p.cfg.Workers
+	m.load.goroutines = p.cfg.LoadConcurrency
+	if m.load.goroutines == 0 {
+		m.load.goroutines = p.cfg.Workers
+	}
+	p.m.Store(m)
+
+	var err error
+	switch {
+	case p.cfg.BatchBytes > 0 && p.size == nil:
+		err = errors.New("weir: Config.BatchBytes is set but record sizes are unknown: implement weir.Sizer on the record type or call WithSize")
+	case p.hooks.Before != nil:
+		if herr := callRecover(func() error { return p.hooks.Before(ctx) }); herr != nil {
+			err = &StageError{Stage: StageHook, Batch: -1, Record: -1, Err: fmt.Errorf("before hook: %w", herr)}
+		}
+	}
+	if err == nil {
+		err = p.stages(ctx, m)
+	}
+	err = errors.Join(err, p.closeAll(context.WithoutCancel(ctx)))
+	m.end.Store(time.Now().UnixNano())
+	if p.hooks.After != nil {
+		st := m.snapshot()
+		if herr := callRecover(func() error { return p.hooks.After(context.WithoutCancel(ctx), st, err) }); herr != nil {
+			err = errors.Join(err, &StageError{Stage: StageHook, Batch: -1, Record: -1, Err: fmt.Errorf("after hook: %w", herr)})
+		}
+	}
+	return err
+}
+
+// closeAll closes the source, then the sink, each once if it is a Closer.
+func (p *Pipeline[E, T]) closeAll(ctx context.Context) error {
+	var errs []error
+	for _, c := range []struct {
+		what string
+		v    any
+	}{{"source", p.src}, {"sink", p.sink}} {
+		if cl, ok := c.v.(Closer); ok {
+			if err := callRecover(func() error { return cl.Close(ctx) }); err != nil {
+				errs = append(errs, &StageError{Stage: StageHook, Batch: -1, Record: -1, Err: fmt.Errorf("close %s: %w", c.what, err)})
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// batch is the unit that travels between stages.
+type batch[T any] struct {
+	items []T
+	seq   int64 // sequence number, from 0, in extract order
+	first int64 // extract position of the first source record it came from
+	n     int   // how many source records it came from
+}
+
+// pool is a bounded free list of batch slices. It is sized to the most
+// batches that can be alive at once, so steady state allocates nothing.
+type pool[T any] struct {
+	free chan []T
+	size int
+}
+
+func newPool[T any](size, slots int) *pool[T] {
+	return &pool[T]{free: make(chan []T, slots), size: size}
+}
+
+func (p *pool[T]) get() []T {
+	select {
+	case s := <-p.free:
+		return s
+	default:
+		return make([]T, 0, p.size)
+	}
+}
+
+func (p *pool[T]) put(s []T) {
+	if cap(s) > 4*p.size {
+		return // an outsized FlatMap buffer: let it go rather than hoard it
+	}
+	clear(s) // drop references so pooled slices keep no garbage alive
+	select {
+	case p.free <- s[:0]:
+	default:
+	}
+}
+
+// stages runs the goroutines of one run and waits for all of them.
+func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
+	cfg := p.cfg
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	fail := func(err error) {
+		if err != nil {
+			cancel(err)
+		}
+	}
+
+	slots := 3 + 2*cfg.QueueDepth + 2*cfg.Workers + cfg.LoadConcurrency
+	epool := newPool[E](cfg.BatchSize, slots)
+	var tpool *pool[T]
+	if p.tr.inPlace {
+		tpool = any(epool).(*pool[T]) // E == T: batches travel on, and come back here
+	} else {
+		tpool = newPool[T](cfg.BatchSize, slots)
+	}
+
+	chunks := make(chan []E, 1)
+	batches := make(chan batch[E], cfg.QueueDepth)
+	var loads chan batch[T]
+	if cfg.LoadConcurrency > 0 {
+		loads = make(chan batch[T], cfg.QueueDepth)
+	}
+
+	var wg, workers sync.WaitGroup
+	wg.Go(func() { fail(p.read(ctx, m, epool, chunks)) })
+	wg.Go(func() { fail(p.batch(ctx, m, epool, chunks, batches)) })
+	for range cfg.Workers {
+		workers.Go(func() { fail(p.work(ctx, m, batches, loads, epool, tpool)) })
+	}
+	if loads != nil {
+		wg.Go(func() {
+			workers.Wait()
+			close(loads)
+		})
+		for range cfg.LoadConcurrency {
+			wg.Go(func() { fail(p.loadLoop(ctx, m, loads, tpool)) })
+		}
+	}
+	workers.Wait()
+	wg.Wait()
+
+	if err := context.Cause(ctx); err != nil {
+		var se *StageError
+		if errors.As(err, &se) || parent.Err() == nil {
+			return err
+		}
+		s := m.snapshot()
+		msg := fmt.Sprintf("weir: run cancelled: %d records extracted, %d transformed, %d loaded",
+			s.Extract.Records, s.Transform.In, s.Load.Records)
+		if cause := context.Cause(parent); cause != parent.Err() {
+			return fmt.Errorf("%s (cause: %v): %w", msg, cause, parent.Err())
+		}
+		return fmt.Errorf("%s: %w", msg, parent.Err())
+	}
+	// Every record accounted for: a cheap check that the engine itself
+	// lost or doubled nothing.
+	s := m.snapshot()
+	if s.Extract.Records != s.Transform.In || s.Transform.Records != s.Load.Records {
+		return fmt.Errorf("weir: internal accounting error: extracted %d, transformed %d → %d, loaded %d",
+			s.Extract.Records, s.Transform.In, s.Transform.Records, s.Load.Records)
+	}
+	return nil
+}
+
+// read is the extract stage: one goroutine calling Source.Read into pooled
+// buffers of BatchSize and handing each non-empty one to the batcher.
+func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, epool *pool[E], chunks chan<- []E) error {
+	defer close(chunks)
+	bs := p.cfg.BatchSize
+	var pos int64
+	for {
+		buf := epool.get()[:bs]
+		var t0 time.Time
+		if !p.noTiming {
+			t0 = time.Now()
+		}
+		n, err := p.safeRead(ctx, buf)
+		if !p.noTiming {
+			m.extract.busy.Add(int64(time.Since(t0)))
+		}
+		if n < 0 || n > bs {
+			m.extract.errors.Add(1)
+			return &StageError{Stage: StageExtract, Batch: -1, First: pos, Record: -1,
+				Err: fmt.Errorf("source returned %d records for a buffer of %d", n, bs)}
+		}
+		if n > 0 {
+			m.extract.records.Add(int64(n))
+			pos += int64(n)
+			select {
+			case chunks <- buf[:n]:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		} else {
+			epool.put(buf[:0])
+		}
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err() // the source saw the run being cancelled
+		case err != nil:
+			m.extract.errors.Add(1)
+			return &StageError{Stage: StageExtract, Batch: -1, First: pos, Record: -1, Err: err}
+		case n == 0 && ctx.Err() != nil:
+			return ctx.Err()
+		}
+	}
+}
+
+func (p *Pipeline[E, T]) safeRead(ctx context.Context, buf []E) (n int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			n, err = 0, &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return p.src.Read(ctx, buf)
+}
+
+// batch closes batches by size, bytes and time. It forwards a full chunk
+// from the reader untouched (no copy) when no batch is open and no byte
+// limit applies; otherwise it copies records into the open batch.
+func (p *Pipeline[E, T]) batch(ctx context.Context, m *metrics, epool *pool[E], chunks <-chan []E, out chan<- batch[E]) error {
+	defer close(out)
+	cfg := p.cfg
+	timer := time.NewTimer(cfg.FlushInterval)
+	timer.Stop()
+	defer timer.Stop()
+
+	var (
+		cur      []E
+		curBytes int64
+		seq, pos int64
+		start    time.Time
+	)
+	if !p.noTiming {
+		start = time.Now()
+	}
+	emit := func(items []E, bytes int64) bool {
+		b := batch[E]{items: items, seq: seq, first: pos, n: len(items)}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return false
+		}
+		seq++
+		pos += int64(len(items))
+		m.extract.batches.Add(1)
+		m.extract.bytes.Add(bytes)
+		if !p.noTiming {
+			now := time.Now()
+			m.extract.lat.Record(now.Sub(start))
+			start = now
+		}
+		return true
+	}
+	flush := func() bool {
+		timer.Stop()
+		items, bytes := cur, curBytes
+		cur, curBytes = nil, 0
+		return emit(items, bytes)
+	}
+	for {
+		select {
+		case c, ok := <-chunks:
+			if !ok {
+				if len(cur) > 0 && !flush() {
+					return ctx.Err()
+				}
+				return nil
+			}
+			if cur == nil && len(c) == cfg.BatchSize && cfg.BatchBytes == 0 {
+				var bytes int64
+				if p.size != nil {
+					for i := range c {
+						bytes += int64(p.size(&c[i]))
+					}
+				}
+				if !emit(c, bytes) {
+					return ctx.Err()
+				}
+				continue
+			}
+			for i := range c {
+				if cur == nil {
+					cur = epool.get()
+					timer.Reset(cfg.FlushInterval)
+				}
+				cur = append(cur, c[i])
+				if p.size != nil {
+					curBytes += int64(p.size(&c[i]))
+				}
+				if len(cur) >= cfg.BatchSize || (cfg.BatchBytes > 0 && curBytes >= cfg.BatchBytes) {
+					if !flush() {
+						return ctx.Err()
+					}
+				}
+			}
+			epool.put(c)
+		case <-timer.C:
+			if len(cur) > 0 && !flush() {
+				return ctx.Err()
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// work is one transform worker. With LoadConcurrency 0 it also loads what
+// it transformed; otherwise it hands batches to the load stage.
+func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E], loads chan<- batch[T], epool *pool[E], tpool *pool[T]) error {
+	conc := p.cfg.TransformConcurrency
+	for {
+		var b batch[E]
+		select {
+		case bb, ok := <-in:
+			if !ok {
+				return nil
+			}
+			b = bb
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		var out []T
+		if !p.tr.inPlace {
+			out = tpool.get()
+		}
+		var t0 time.Time
+		if !p.noTiming {
+			t0 = time.Now()
+		}
+		res, err := p.safeTransform(ctx, b.items, out, conc)
+		if !p.noTiming {
+			d := time.Since(t0)
+			m.transform.busy.Add(int64(d))
+			m.transform.lat.Record(d)
+		}
+		m.transform.in.Add(int64(len(b.items)))
+		if err != nil {
+			m.transform.errors.Add(1)
+			return p.stageErr(StageTransform, b.seq, b.first, b.n, err)
+		}
+		m.transform.records.Add(int64(len(res)))
+		m.transform.batches.Add(1)
+		if !p.tr.inPlace {
+			epool.put(b.items)
+		}
+		if len(res) == 0 {
+			tpool.put(res)
+			continue
+		}
+		ob := batch[T]{items: res, seq: b.seq, first: b.first, n: b.n}
+		if loads == nil {
+			if err := p.load(ctx, m, ob, tpool); err != nil {
+				return err
+			}
+			continue
+		}
+		select {
+		case loads <- ob:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (p *Pipeline[E, T]) safeTransform(ctx context.Context, in []E, out []T, conc int) (res []T, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return p.tr.apply(ctx, in, out, conc)
+}
+
+func (p *Pipeline[E, T]) loadLoop(ctx context.Context, m *metrics, loads <-chan batch[T], tpool *pool[T]) error {
+	for {
+		select {
+		case b, ok := <-loads:
+			if !ok {
+				return nil
+			}
+			if err := p.load(ctx, m, b, tpool); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (p *Pipeline[E, T]) load(ctx context.Context, m *metrics, b batch[T], tpool *pool[T]) error {
+	var t0 time.Time
+	if !p.noTiming {
+		t0 = time.Now()
+	}
+	err := p.safeWrite(ctx, b.items)
+	if !p.noTiming {
+		d := time.Since(t0)
+		m.load.busy.Add(int64(d))
+		m.load.lat.Record(d)
+	}
+	if err != nil {
+		m.load.errors.Add(1)
+		return p.stageErr(StageLoad, b.seq, b.first, b.n, err)
+	}
+	m.load.in.Add(int64(len(b.items)))
+	m.load.records.Add(int64(len(b.items)))
+	m.load.batches.Add(1)
+	tpool.put(b.items)
+	return nil
+}
+
+func (p *Pipeline[E, T]) safeWrite(ctx context.Context, items []T) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return p.sink.Write(ctx, items)
+}
+
+func (p *Pipeline[E, T]) stageErr(st Stage, seq, first int64, n int, err error) error {
+	se := &StageError{Stage: st, Batch: seq, First: first, Count: n, Record: -1, Err: err}
+	if ie, ok := err.(*ItemError); ok && ie.Index >= 0 && ie.Index < n {
+		se.Record = first + int64(ie.Index)
+		se.Err = ie.Err
+	}
+	return se
+}

@@ -1,0 +1,120 @@
+package weir
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/weir-etl/weir/internal/hist"
+)
+
+// Latency summarises per-batch durations of one stage.
+type Latency = hist.Summary
+
+// StageStats describes one stage of a run.
+type StageStats struct {
+	// In counts records that entered the stage, Records those that left it.
+	// They differ only for the transform stage (filtering, flat-mapping).
+	In, Records int64
+	// Batches counts batches that left the stage.
+	Batches int64
+	// Bytes is the size of the records read, for the extract stage when
+	// record sizes are known; 0 otherwise.
+	Bytes int64
+	// Errors counts failed calls (0 or 1 today: the first error ends a run).
+	Errors int64
+	// Busy is the time spent inside user code for this stage (Source.Read,
+	// the transform, Sink.Write), summed over its goroutines.
+	Busy time.Duration
+	// Goroutines is how many goroutines ran the stage.
+	Goroutines int
+	// Latency is per batch: for extract, the time from the batcher starting
+	// a batch to closing it (waiting on the source included); for transform
+	// and load, the time of one call.
+	Latency Latency
+}
+
+// Utilization is the fraction of the stage's capacity that was busy over
+// elapsed: Busy / (elapsed × Goroutines), between 0 and 1.
+func (s StageStats) Utilization(elapsed time.Duration) float64 {
+	if elapsed <= 0 || s.Goroutines == 0 {
+		return 0
+	}
+	u := float64(s.Busy) / (float64(elapsed) * float64(s.Goroutines))
+	return min(u, 1)
+}
+
+// Stats is a snapshot of a run, available from [Pipeline.Stats] while it
+// runs and after it ends. It is the seed's PipelineMetrics with counts.
+type Stats struct {
+	Start   time.Time
+	Elapsed time.Duration
+	Running bool
+	Extract, Transform, Load StageStats
+}
+
+// RecordsPerSec is the load rate over the run so far.
+func (s Stats) RecordsPerSec() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Load.Records) / s.Elapsed.Seconds()
+}
+
+// Bottleneck names the stage with the highest [StageStats.Utilization]: the
+// one that more capacity (workers, loaders, a faster source) would help
+// first. It returns 0 before any stage has been busy.
+func (s Stats) Bottleneck() Stage {
+	best, bestU := Stage(0), 0.0
+	for _, c := range []struct {
+		st Stage
+		s  StageStats
+	}{{StageExtract, s.Extract}, {StageTransform, s.Transform}, {StageLoad, s.Load}} {
+		if u := c.s.Utilization(s.Elapsed); u > bestU {
+			best, bestU = c.st, u
+		}
+	}
+	return best
+}
+
+// stageMetrics is the live, atomically updated form of StageStats.
+type stageMetrics struct {
+	in, records, batches, bytes, errors atomic.Int64
+	busy                                atomic.Int64 // nanoseconds
+	goroutines                          int
+	lat                                 hist.H
+}
+
+func (m *stageMetrics) snapshot() StageStats {
+	return StageStats{
+		In:         m.in.Load(),
+		Records:    m.records.Load(),
+		Batches:    m.batches.Load(),
+		Bytes:      m.bytes.Load(),
+		Errors:     m.errors.Load(),
+		Busy:       time.Duration(m.busy.Load()),
+		Goroutines: m.goroutines,
+		Latency:    m.lat.Snapshot(),
+	}
+}
+
+type metrics struct {
+	start                    time.Time
+	end                      atomic.Int64 // unix nanos; 0 while running
+	extract, transform, load stageMetrics
+}
+
+func (m *metrics) snapshot() Stats {
+	s := Stats{
+		Start:     m.start,
+		Extract:   m.extract.snapshot(),
+		Transform: m.transform.snapshot(),
+		Load:      m.load.snapshot(),
+	}
+	if end := m.end.Load(); end != 0 {
+		s.Elapsed = time.Unix(0, end).Sub(m.start)
+	} else {
+		s.Running = true
+		s.Elapsed = time.Since(m.start)
+	}
+	return s
+}

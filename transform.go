@@ -1,0 +1,274 @@
+package weir
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Transform turns a batch of E into a batch of T. Build one with [Map],
+// [Filter], [FlatMap], [MapBatch], [InPlace] or [Then]; the zero value is not
+// usable. A Transform is safe for use by many workers at once if the
+// functions it wraps are. Every Transform keeps the order of records inside
+// a batch.
+type Transform[E, T any] struct {
+	name string
+	// apply transforms in into out (cleared, with spare capacity) and returns
+	// the result. An in-place transform returns in itself (E == T).
+	apply   func(ctx context.Context, in []E, out []T, conc int) ([]T, error)
+	inPlace bool
+}
+
+// Name says which constructor built t ("map", "filter", ...).
+func (t Transform[E, T]) Name() string { return t.name }
+
+// ItemError is the error of a per-record transform, carrying the record's
+// index within its batch. [Pipeline.Run] turns it into a [*StageError] with
+// the record's position in the whole run.
+type ItemError struct {
+	Index int
+	Err   error
+}
+
+func (e *ItemError) Error() string { return fmt.Sprintf("record %d of batch: %v", e.Index, e.Err) }
+
+// Unwrap returns the transform function's error.
+func (e *ItemError) Unwrap() error { return e.Err }
+
+func mustFunc(name string, isNil bool) {
+	if isNil {
+		panic("weir: " + name + " called with a nil function")
+	}
+}
+
+// Map returns a transform that calls f once per record and keeps the
+// results in input order. With TransformConcurrency > 1, one batch's records
+// are shared by that many goroutines; f must then be safe for concurrent use.
+// Cost beyond f: none per record when TransformConcurrency is 1.
+func Map[E, T any](f func(ctx context.Context, in E) (T, error)) Transform[E, T] {
+	mustFunc("Map", f == nil)
+	return Transform[E, T]{name: "map", apply: func(ctx context.Context, in []E, out []T, conc int) ([]T, error) {
+		out = grow(out, len(in))
+		err := forEach(len(in), conc, func(i int) error {
+			v, err := f(ctx, in[i])
+			if err != nil {
+				return err
+			}
+			out[i] = v
+			return nil
+		})
+		return out, err
+	}}
+}
+
+// Filter returns a transform that keeps the records for which keep returns
+// true, in order. It compacts the batch in place and allocates nothing.
+// keep runs on one goroutine per batch whatever TransformConcurrency is: a
+// predicate is cheap, and compaction is sequential.
+func Filter[E any](keep func(E) bool) Transform[E, E] {
+	mustFunc("Filter", keep == nil)
+	return Transform[E, E]{name: "filter", inPlace: true, apply: func(_ context.Context, in []E, _ []E, _ int) ([]E, error) {
+		n := 0
+		for i := range in {
+			if keep(in[i]) {
+				in[n] = in[i]
+				n++
+			}
+		}
+		clear(in[n:]) // release what the dropped records referenced
+		return in[:n], nil
+	}}
+}
+
+// FlatMap returns a transform in which f appends zero or more outputs for
+// one record to out and returns the extended slice, as strconv.AppendInt
+// does. Outputs keep input order. With TransformConcurrency > 1 the batch is
+// cut into that many contiguous runs, each appended to its own buffer and
+// then concatenated, which costs one buffer per extra goroutine per batch.
+func FlatMap[E, T any](f func(ctx context.Context, in E, out []T) ([]T, error)) Transform[E, T] {
+	mustFunc("FlatMap", f == nil)
+	return Transform[E, T]{name: "flatmap", apply: func(ctx context.Context, in []E, out []T, conc int) ([]T, error) {
+		if conc <= 1 || len(in) < 2 {
+			for i := range in {
+				var err error
+				if out, err = f(ctx, in[i], out); err != nil {
+					return out, &ItemError{Index: i, Err: err}
+				}
+			}
+			return out, nil
+		}
+		conc = min(conc, len(in))
+		parts := make([][]T, conc)
+		parts[0] = out
+		err := forRanges(len(in), conc, func(k, lo, hi int) error {
+			buf := parts[k]
+			for i := lo; i < hi; i++ {
+				var err error
+				if buf, err = f(ctx, in[i], buf); err != nil {
+					return &ItemError{Index: i, Err: err}
+				}
+			}
+			parts[k] = buf
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+		out = parts[0]
+		for _, p := range parts[1:] {
+			out = append(out, p...)
+		}
+		return out, nil
+	}}
+}
+
+// MapBatch returns a transform that hands f the whole batch: f appends its
+// outputs to out and returns the result. Use it when records are cheaper to
+// process together (one lookup for a whole batch). f must keep input order
+// if order matters downstream; TransformConcurrency does not apply.
+func MapBatch[E, T any](f func(ctx context.Context, in []E, out []T) ([]T, error)) Transform[E, T] {
+	mustFunc("MapBatch", f == nil)
+	return Transform[E, T]{name: "mapbatch", apply: func(ctx context.Context, in []E, out []T, _ int) ([]T, error) {
+		return f(ctx, in, out)
+	}}
+}
+
+// InPlace returns a transform that edits each record where it stands: the
+// batch read from the source travels on to the sink, and the engine
+// allocates nothing for it (the seed's "zero-copy transform"). With
+// TransformConcurrency > 1, records are shared by that many goroutines.
+func InPlace[E any](f func(ctx context.Context, rec *E) error) Transform[E, E] {
+	mustFunc("InPlace", f == nil)
+	return Transform[E, E]{name: "inplace", inPlace: true, apply: func(ctx context.Context, in []E, _ []E, conc int) ([]E, error) {
+		return in, forEach(len(in), conc, func(i int) error { return f(ctx, &in[i]) })
+	}}
+}
+
+// Identity returns a transform that passes every record through unchanged
+// and allocates nothing.
+func Identity[E any]() Transform[E, E] {
+	return Transform[E, E]{name: "identity", inPlace: true, apply: func(_ context.Context, in []E, _ []E, _ int) ([]E, error) {
+		return in, nil
+	}}
+}
+
+// Then chains two transforms: first's output batch is second's input. The
+// intermediate batch comes from a pool, so chaining costs no allocation per
+// batch in steady state; chaining two in-place transforms is itself in
+// place.
+func Then[A, B, C any](first Transform[A, B], second Transform[B, C]) Transform[A, C] {
+	if first.apply == nil || second.apply == nil {
+		panic("weir: Then called with a zero Transform")
+	}
+	name := first.name + "+" + second.name
+	if first.inPlace && second.inPlace {
+		// A == B == C: both edit the input batch.
+		return Transform[A, C]{name: name, inPlace: true, apply: func(ctx context.Context, in []A, out []C, conc int) ([]C, error) {
+			mid, err := first.apply(ctx, in, nil, conc)
+			if err != nil {
+				return out, err
+			}
+			return second.apply(ctx, mid, out, conc)
+		}}
+	}
+	var pool sync.Pool // of *[]B
+	return Transform[A, C]{name: name, apply: func(ctx context.Context, in []A, out []C, conc int) ([]C, error) {
+		p, _ := pool.Get().(*[]B)
+		if p == nil {
+			p = new([]B)
+		}
+		defer func() {
+			clear(*p)
+			*p = (*p)[:0]
+			pool.Put(p)
+		}()
+		mid, err := first.apply(ctx, in, (*p)[:0], conc)
+		if !first.inPlace {
+			*p = mid // keep the grown buffer for the next batch
+		}
+		if err != nil {
+			return out, err
+		}
+		res, err := second.apply(ctx, mid, out, conc)
+		if second.inPlace {
+			// res aliases mid, which goes back to the pool: copy it out.
+			res = append(out[:0], res...)
+		}
+		return res, err
+	}}
+}
+
+// grow returns s with length n, reusing its capacity when it can.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// forEach calls fn(i) for i in [0, n), on conc goroutines when conc > 1.
+// The calling goroutine takes part. Errors come back as *ItemError; after the
+// first, no new index is started. A panic in fn on a helper goroutine is
+// returned as a *PanicError rather than crashing the process.
+func forEach(n, conc int, fn func(i int) error) error {
+	if conc <= 1 || n < 2 {
+		for i := range n {
+			if err := fn(i); err != nil {
+				return &ItemError{Index: i, Err: err}
+			}
+		}
+		return nil
+	}
+	var (
+		next    atomic.Int64
+		failed  atomic.Bool
+		errOnce sync.Once
+		first   error
+	)
+	work := func() (err error) {
+		for !failed.Load() {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return nil
+			}
+			if err := fn(i); err != nil {
+				return &ItemError{Index: i, Err: err}
+			}
+		}
+		return nil
+	}
+	return runHelpers(min(conc, n), func(int) error { return work() }, &failed, &errOnce, &first)
+}
+
+// forRanges cuts [0, n) into k contiguous ranges and calls fn(part, lo, hi)
+// for each on its own goroutine (the caller runs part 0).
+func forRanges(n, k int, fn func(part, lo, hi int) error) error {
+	var (
+		failed  atomic.Bool
+		errOnce sync.Once
+		first   error
+	)
+	return runHelpers(k, func(part int) error {
+		lo, hi := part*n/k, (part+1)*n/k
+		return fn(part, lo, hi)
+	}, &failed, &errOnce, &first)
+}
+
+// runHelpers runs body(0..k-1), body(0) on the calling goroutine, and waits
+// for all of them. It returns the first error; panics become *PanicError.
+func runHelpers(k int, body func(part int) error, failed *atomic.Bool, errOnce *sync.Once, first *error) error {
+	record := func(err error) {
+		if err != nil {
+			failed.Store(true)
+			errOnce.Do(func() { *first = err })
+		}
+	}
+	var wg sync.WaitGroup
+	for part := 1; part < k; part++ {
+		wg.Go(func() { record(callRecover(func() error { return body(part) })) })
+	}
+	record(callRecover(func() error { return body(0) }))
+	wg.Wait()
+	return *first
+}
