@@ -50,6 +50,17 @@ func Map[E, T any](f func(ctx context.Context, in E) (T, error)) Transform[E, T]
 	mustFunc("Map", f == nil)
 	return Transform[E, T]{name: "map", apply: func(ctx context.Context, in []E, out []T, conc int) ([]T, error) {
 		out = grow(out, len(in))
+		if conc <= 1 || len(in) < 2 {
+			// The common case stays a plain loop: no closure, no allocation.
+			for i := range in {
+				v, err := f(ctx, in[i])
+				if err != nil {
+					return out, &ItemError{Index: i, Err: err}
+				}
+				out[i] = v
+			}
+			return out, nil
+		}
 		err := forEach(len(in), conc, func(i int) error {
 			v, err := f(ctx, in[i])
 			if err != nil {
@@ -141,6 +152,14 @@ func MapBatch[E, T any](f func(ctx context.Context, in []E, out []T) ([]T, error
 func InPlace[E any](f func(ctx context.Context, rec *E) error) Transform[E, E] {
 	mustFunc("InPlace", f == nil)
 	return Transform[E, E]{name: "inplace", inPlace: true, apply: func(ctx context.Context, in []E, _ []E, conc int) ([]E, error) {
+		if conc <= 1 || len(in) < 2 {
+			for i := range in {
+				if err := f(ctx, &in[i]); err != nil {
+					return in, &ItemError{Index: i, Err: err}
+				}
+			}
+			return in, nil
+		}
 		return in, forEach(len(in), conc, func(i int) error { return f(ctx, &in[i]) })
 	}}
 }
@@ -207,19 +226,12 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// forEach calls fn(i) for i in [0, n), on conc goroutines when conc > 1.
-// The calling goroutine takes part. Errors come back as *ItemError; after the
+// forEach calls fn(i) for i in [0, n) on min(conc, n) goroutines, the
+// calling one included; callers keep their own plain loop for conc == 1,
+// which avoids allocating the closure. Errors come back as *ItemError; after the
 // first, no new index is started. A panic in fn on a helper goroutine is
 // returned as a *PanicError rather than crashing the process.
 func forEach(n, conc int, fn func(i int) error) error {
-	if conc <= 1 || n < 2 {
-		for i := range n {
-			if err := fn(i); err != nil {
-				return &ItemError{Index: i, Err: err}
-			}
-		}
-		return nil
-	}
 	var (
 		next    atomic.Int64
 		failed  atomic.Bool
