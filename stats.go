@@ -46,9 +46,9 @@ func (s StageStats) Utilization(elapsed time.Duration) float64 {
 // Stats is a snapshot of a run, available from [Pipeline.Stats] while it
 // runs and after it ends. It is the seed's PipelineMetrics with counts.
 type Stats struct {
-	Start   time.Time
-	Elapsed time.Duration
-	Running bool
+	Start                    time.Time
+	Elapsed                  time.Duration
+	Running                  bool
 	Extract, Transform, Load StageStats
 }
 
