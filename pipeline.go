@@ -117,6 +117,7 @@ func (p *Pipeline[E, T]) Run(ctx context.Context) error {
 	}
 	m := &metrics{start: time.Now()}
 	m.extract.goroutines = 1
+	m.transform.latIsBusy, m.load.latIsBusy = true, true
 	m.transform.goroutines = p.cfg.Workers
 	m.load.goroutines = p.cfg.LoadConcurrency
 	if m.load.goroutines == 0 {
@@ -439,10 +440,10 @@ func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E
 			t0 = time.Now()
 		}
 		res, err := p.safeTransform(ctx, b.items, out, conc)
+		var t1 time.Time
 		if !p.noTiming {
-			d := time.Since(t0)
-			m.transform.busy.Add(int64(d))
-			m.transform.lat.Record(d)
+			t1 = time.Now()
+			m.transform.lat.Record(t1.Sub(t0))
 		}
 		m.transform.in.Add(int64(len(b.items)))
 		if err != nil {
@@ -460,7 +461,7 @@ func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E
 		}
 		ob := batch[T]{items: res, seq: b.seq, first: b.first, n: b.n}
 		if loads == nil {
-			if err := p.load(ctx, m, ob, tpool); err != nil {
+			if err := p.load(ctx, m, ob, tpool, t1); err != nil {
 				return err
 			}
 			continue
@@ -489,7 +490,7 @@ func (p *Pipeline[E, T]) loadLoop(ctx context.Context, m *metrics, loads <-chan 
 			if !ok {
 				return nil
 			}
-			if err := p.load(ctx, m, b, tpool); err != nil {
+			if err := p.load(ctx, m, b, tpool, time.Time{}); err != nil {
 				return err
 			}
 		case <-ctx.Done():
@@ -498,16 +499,15 @@ func (p *Pipeline[E, T]) loadLoop(ctx context.Context, m *metrics, loads <-chan 
 	}
 }
 
-func (p *Pipeline[E, T]) load(ctx context.Context, m *metrics, b batch[T], tpool *pool[T]) error {
-	var t0 time.Time
-	if !p.noTiming {
-		t0 = time.Now()
+// load writes one batch. start is when the write begins if the caller has
+// just read the clock (zero otherwise): one clock read saved per batch.
+func (p *Pipeline[E, T]) load(ctx context.Context, m *metrics, b batch[T], tpool *pool[T], start time.Time) error {
+	if !p.noTiming && start.IsZero() {
+		start = time.Now()
 	}
 	err := p.safeWrite(ctx, b.items)
 	if !p.noTiming {
-		d := time.Since(t0)
-		m.load.busy.Add(int64(d))
-		m.load.lat.Record(d)
+		m.load.lat.Record(time.Since(start))
 	}
 	if err != nil {
 		m.load.errors.Add(1)

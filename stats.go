@@ -79,13 +79,17 @@ func (s Stats) Bottleneck() Stage {
 // stageMetrics is the live, atomically updated form of StageStats.
 type stageMetrics struct {
 	in, records, batches, bytes, errors atomic.Int64
-	busy                                atomic.Int64 // nanoseconds
-	goroutines                          int
-	lat                                 hist.H
+	// busy is time in user code, in nanoseconds. Only the extract stage
+	// keeps it apart; for transform and load, busy time is the sum of the
+	// per-batch latencies, which saves an atomic add per batch.
+	busy       atomic.Int64
+	latIsBusy  bool
+	goroutines int
+	lat        hist.H
 }
 
 func (m *stageMetrics) snapshot() StageStats {
-	return StageStats{
+	s := StageStats{
 		In:         m.in.Load(),
 		Records:    m.records.Load(),
 		Batches:    m.batches.Load(),
@@ -95,6 +99,10 @@ func (m *stageMetrics) snapshot() StageStats {
 		Goroutines: m.goroutines,
 		Latency:    m.lat.Snapshot(),
 	}
+	if m.latIsBusy {
+		s.Busy = m.lat.Sum()
+	}
+	return s
 }
 
 type metrics struct {

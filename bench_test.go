@@ -1,0 +1,96 @@
+package weir_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/weir-etl/weir"
+)
+
+// rec and out are a slim record and its transform, enough like the seed's
+// optimized user to make the engine's own per-record cost visible.
+type rec struct {
+	ID       int64
+	Counters [4]uint16
+	Hash     uint64
+}
+
+type out struct {
+	ID      int64
+	Display string
+	Total   uint32
+	Score   float32
+	Hash    uint64
+}
+
+func genSource(n int) weir.Source[rec] {
+	next := int64(0)
+	return weir.SourceFunc[rec](func(_ context.Context, buf []rec) (int, error) {
+		if next >= int64(n) {
+			return 0, io.EOF
+		}
+		k := min(len(buf), n-int(next))
+		for i := range k {
+			next++
+			buf[i] = rec{ID: next, Counters: [4]uint16{uint16(next), uint16(next >> 3), 7, 9}, Hash: uint64(next) * 0x9E3779B97F4A7C15}
+		}
+		return k, nil
+	})
+}
+
+func transformRec(_ context.Context, r rec) (out, error) {
+	var b [24]byte
+	name := append(b[:0], "User #"...)
+	name = strconv.AppendInt(name, r.ID, 10)
+	total := uint32(r.Counters[0]) + uint32(r.Counters[1])
+	return out{ID: r.ID, Display: string(name), Total: total, Score: float32(total) * 0.5, Hash: r.Hash}, nil
+}
+
+// BenchmarkStatsOverhead runs the same 1M-record pipeline with timing and
+// histograms on (the default) and off. One op is one whole run; compare
+// the records/s of the two, e.g.
+//
+//	go test -run '^$' -bench StatsOverhead -benchtime 1x -count 10
+func BenchmarkStatsOverhead(b *testing.B) {
+	const n = 1_000_000
+	for _, cfg := range []struct{ batch, workers int }{{128, 4}, {64, 3}, {500, 8}} {
+		for _, stats := range []string{"on", "off"} {
+			b.Run(fmt.Sprintf("batch=%d/workers=%d/stats=%s", cfg.batch, cfg.workers, stats), func(b *testing.B) {
+				var sum atomic.Uint64
+				sink := weir.SinkFunc[out](func(_ context.Context, batch []out) error {
+					var s uint64
+					for i := range batch {
+						s += uint64(batch[i].Total) + uint64(len(batch[i].Display))
+					}
+					sum.Add(s)
+					return nil
+				})
+				var ms0, ms1 runtime.MemStats
+				runtime.ReadMemStats(&ms0)
+				for b.Loop() {
+					p, err := weir.New(genSource(n), weir.Map(transformRec), weir.Sink[out](sink),
+						weir.Config{BatchSize: cfg.batch, Workers: cfg.workers})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if stats == "off" {
+						weir.DisableTiming(p)
+					}
+					if err := p.Run(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.ReadMemStats(&ms1)
+				records := float64(n) * float64(b.N)
+				b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/records, "ns/record")
+				b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/records, "allocs/record")
+			})
+		}
+	}
+}
