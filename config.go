@@ -42,14 +42,14 @@ const (
 // Every queue is bounded, so the number of records alive inside the engine
 // at once is at most
 //
-//	BatchSize × (3 + QueueDepth + 2×Workers)                       when LoadConcurrency = 0
-//	BatchSize × (3 + 2×QueueDepth + 2×Workers + LoadConcurrency)   otherwise
+//	BatchSize × (2 + QueueDepth + 2×Workers)                       when LoadConcurrency = 0
+//	BatchSize × (2 + 2×QueueDepth + 2×Workers + LoadConcurrency)   otherwise
 //
-// (3 = the batch being read, one waiting for the batcher, the batch being
-// filled; each worker holds its input and its output). With BatchBytes set,
+// (2 = the chunk being read and the batch being filled; each worker holds
+// its input and its output). With BatchBytes set,
 // multiply the same count of batches by BatchBytes (plus one record) for the
 // bound in bytes. With the defaults on 2 cores (128, Workers 2, QueueDepth 2)
-// that is 128 × 9 = 1,152 records, whatever the size of the data set.
+// that is 128 × 8 = 1,024 records, whatever the size of the data set.
 type Config struct {
 	// BatchSize is the most records in one batch. Default 128; 1 to
 	// MaxBatchSize.

@@ -214,7 +214,7 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 		}
 	}
 
-	slots := 3 + 2*cfg.QueueDepth + 2*cfg.Workers + cfg.LoadConcurrency
+	slots := 2 + 2*cfg.QueueDepth + 2*cfg.Workers + cfg.LoadConcurrency
 	epool := newPool[E](cfg.BatchSize, slots)
 	var tpool *pool[T]
 	if p.tr.inPlace {
@@ -223,16 +223,22 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 		tpool = newPool[T](cfg.BatchSize, slots)
 	}
 
-	chunks := make(chan []E, 1)
 	batches := make(chan batch[E], cfg.QueueDepth)
+	bt := &batcher[E]{
+		ctx: ctx, out: batches, pool: epool, m: m, size: p.size,
+		bs: cfg.BatchSize, maxBytes: cfg.BatchBytes, interval: cfg.FlushInterval,
+		timing: !p.noTiming, timer: time.NewTimer(time.Hour), stop: make(chan struct{}),
+		last: time.Now(),
+	}
+	bt.timer.Stop()
 	var loads chan batch[T]
 	if cfg.LoadConcurrency > 0 {
 		loads = make(chan batch[T], cfg.QueueDepth)
 	}
 
 	var wg, workers sync.WaitGroup
-	wg.Go(func() { fail(p.read(ctx, m, epool, chunks)) })
-	wg.Go(func() { fail(p.batch(ctx, m, epool, chunks, batches)) })
+	wg.Go(func() { fail(p.read(ctx, m, bt)) })
+	wg.Go(bt.timerLoop)
 	for range cfg.Workers {
 		workers.Go(func() { fail(p.work(ctx, m, batches, loads, epool, tpool)) })
 	}
@@ -272,13 +278,14 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 }
 
 // read is the extract stage: one goroutine calling Source.Read into pooled
-// buffers of BatchSize and handing each non-empty one to the batcher.
-func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, epool *pool[E], chunks chan<- []E) error {
-	defer close(chunks)
+// buffers of BatchSize and adding each chunk to the batcher, which runs on
+// this goroutine too (except for timer flushes, see [batcher]).
+func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, bt *batcher[E]) error {
+	defer bt.finish()
 	bs := p.cfg.BatchSize
 	var pos int64
 	for {
-		buf := epool.get()[:bs]
+		buf := bt.pool.get()[:bs]
 		var t0 time.Time
 		if !p.noTiming {
 			t0 = time.Now()
@@ -295,16 +302,17 @@ func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, epool *pool[E], c
 		if n > 0 {
 			m.extract.records.Add(int64(n))
 			pos += int64(n)
-			select {
-			case chunks <- buf[:n]:
-			case <-ctx.Done():
+			if !bt.add(buf[:n]) {
 				return ctx.Err()
 			}
 		} else {
-			epool.put(buf[:0])
+			bt.pool.put(buf[:0])
 		}
 		switch {
 		case err == io.EOF:
+			if !bt.flush() {
+				return ctx.Err()
+			}
 			return nil
 		case err != nil && ctx.Err() != nil:
 			return ctx.Err() // the source saw the run being cancelled
@@ -326,94 +334,135 @@ func (p *Pipeline[E, T]) safeRead(ctx context.Context, buf []E) (n int, err erro
 	return p.src.Read(ctx, buf)
 }
 
-// batch closes batches by size, bytes and time. It forwards a full chunk
-// from the reader untouched (no copy) when no batch is open and no byte
-// limit applies; otherwise it copies records into the open batch.
-func (p *Pipeline[E, T]) batch(ctx context.Context, m *metrics, epool *pool[E], chunks <-chan []E, out chan<- batch[E]) error {
-	defer close(out)
-	cfg := p.cfg
-	timer := time.NewTimer(cfg.FlushInterval)
-	timer.Stop()
-	defer timer.Stop()
+// batcher closes batches by size, bytes and time. The reader goroutine calls
+// add and flush; the timer flush runs on a goroutine of its own (timerLoop),
+// because a Read may block while a partial batch waits. A mutex orders the
+// two, so batch numbers follow extract order and a batch is sent once.
+//
+// A full chunk arriving when no batch is open (and no byte limit applies)
+// is sent as it is: no copy, and no hand-off to another goroutine. That is
+// the common case for a fast source, and it keeps the extract stage at one
+// channel operation per batch.
+type batcher[E any] struct {
+	ctx      context.Context
+	out      chan<- batch[E]
+	pool     *pool[E]
+	m        *metrics
+	size     func(*E) int
+	bs       int
+	maxBytes int64
+	interval time.Duration
+	timing   bool
+	timer    *time.Timer
+	stop     chan struct{}
 
-	var (
-		cur      []E
-		curBytes int64
-		seq, pos int64
-		start    time.Time
-	)
-	if !p.noTiming {
-		start = time.Now()
-	}
-	emit := func(items []E, bytes int64) bool {
-		b := batch[E]{items: items, seq: seq, first: pos, n: len(items)}
-		select {
-		case out <- b:
-		case <-ctx.Done():
-			return false
+	mu       sync.Mutex
+	cur      []E
+	curBytes int64
+	deadline time.Time // when the open batch must close
+	seq, pos int64
+	last     time.Time // when the previous batch closed (extract latency)
+	closed   bool
+}
+
+// add takes ownership of chunk. It returns false once the run is cancelled.
+func (b *batcher[E]) add(chunk []E) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.cur) == 0 && len(chunk) == b.bs && b.maxBytes == 0 {
+		var bytes int64
+		if b.size != nil {
+			for i := range chunk {
+				bytes += int64(b.size(&chunk[i]))
+			}
 		}
-		seq++
-		pos += int64(len(items))
-		m.extract.batches.Add(1)
-		m.extract.bytes.Add(bytes)
-		if !p.noTiming {
-			now := time.Now()
-			m.extract.lat.Record(now.Sub(start))
-			start = now
+		return b.emit(chunk, bytes)
+	}
+	for i := range chunk {
+		if b.cur == nil {
+			b.cur = b.pool.get()
+			b.deadline = time.Now().Add(b.interval)
+			b.timer.Reset(b.interval)
 		}
-		return true
+		b.cur = append(b.cur, chunk[i])
+		if b.size != nil {
+			b.curBytes += int64(b.size(&chunk[i]))
+		}
+		if len(b.cur) >= b.bs || (b.maxBytes > 0 && b.curBytes >= b.maxBytes) {
+			if !b.emitCur() {
+				return false
+			}
+		}
 	}
-	flush := func() bool {
-		timer.Stop()
-		items, bytes := cur, curBytes
-		cur, curBytes = nil, 0
-		return emit(items, bytes)
+	b.pool.put(chunk)
+	return true
+}
+
+// flush sends the open batch, if any (the source has ended).
+func (b *batcher[E]) flush() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.cur) == 0 || b.emitCur()
+}
+
+// emitCur sends the open batch. Callers hold mu.
+func (b *batcher[E]) emitCur() bool {
+	b.timer.Stop()
+	items, bytes := b.cur, b.curBytes
+	b.cur, b.curBytes = nil, 0
+	return b.emit(items, bytes)
+}
+
+// emit numbers and sends one batch. Callers hold mu, so a timer flush
+// waits while the reader is blocked on a full queue; both give up when the
+// run is cancelled.
+func (b *batcher[E]) emit(items []E, bytes int64) bool {
+	select {
+	case b.out <- batch[E]{items: items, seq: b.seq, first: b.pos, n: len(items)}:
+	case <-b.ctx.Done():
+		return false
 	}
+	b.seq++
+	b.pos += int64(len(items))
+	b.m.extract.batches.Add(1)
+	b.m.extract.bytes.Add(bytes)
+	if b.timing {
+		now := time.Now()
+		b.m.extract.lat.Record(now.Sub(b.last))
+		b.last = now
+	}
+	return true
+}
+
+// timerLoop flushes the open batch when its interval has passed. A timer
+// that fires for a batch already closed by size finds a later deadline (or
+// no open batch) and does nothing.
+func (b *batcher[E]) timerLoop() {
 	for {
 		select {
-		case c, ok := <-chunks:
-			if !ok {
-				if len(cur) > 0 && !flush() {
-					return ctx.Err()
-				}
-				return nil
+		case <-b.timer.C:
+			b.mu.Lock()
+			if !b.closed && len(b.cur) > 0 && !time.Now().Before(b.deadline) {
+				b.emitCur()
 			}
-			if cur == nil && len(c) == cfg.BatchSize && cfg.BatchBytes == 0 {
-				var bytes int64
-				if p.size != nil {
-					for i := range c {
-						bytes += int64(p.size(&c[i]))
-					}
-				}
-				if !emit(c, bytes) {
-					return ctx.Err()
-				}
-				continue
-			}
-			for i := range c {
-				if cur == nil {
-					cur = epool.get()
-					timer.Reset(cfg.FlushInterval)
-				}
-				cur = append(cur, c[i])
-				if p.size != nil {
-					curBytes += int64(p.size(&c[i]))
-				}
-				if len(cur) >= cfg.BatchSize || (cfg.BatchBytes > 0 && curBytes >= cfg.BatchBytes) {
-					if !flush() {
-						return ctx.Err()
-					}
-				}
-			}
-			epool.put(c)
-		case <-timer.C:
-			if len(cur) > 0 && !flush() {
-				return ctx.Err()
-			}
-		case <-ctx.Done():
-			return ctx.Err()
+			b.mu.Unlock()
+		case <-b.stop:
+			return
+		case <-b.ctx.Done():
+			return
 		}
 	}
+}
+
+// finish closes the batch queue and stops the timer loop. The reader calls
+// it once, on every path out.
+func (b *batcher[E]) finish() {
+	b.mu.Lock()
+	b.closed = true
+	b.timer.Stop()
+	close(b.out)
+	b.mu.Unlock()
+	close(b.stop)
 }
 
 // work is one transform worker. With LoadConcurrency 0 it also loads what
