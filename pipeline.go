@@ -578,11 +578,18 @@ func (p *Pipeline[E, T]) safeWrite(ctx context.Context, items []T) (err error) {
 	return p.sink.Write(ctx, items)
 }
 
+// stageErr wraps err with where it happened. A record index in err (an
+// [ItemError], also from a sink) becomes an extract position when the index
+// counts the batch's source records: always for the transform stage, and
+// for the load stage when the transform maps records one to one.
 func (p *Pipeline[E, T]) stageErr(st Stage, seq, first int64, n int, err error) error {
 	se := &StageError{Stage: st, Batch: seq, First: first, Count: n, Record: -1, Err: err}
-	if ie, ok := err.(*ItemError); ok && ie.Index >= 0 && ie.Index < n {
+	var ie *ItemError
+	if errors.As(err, &ie) && ie.Index >= 0 && ie.Index < n && (st == StageTransform || p.tr.oneToOne) {
 		se.Record = first + int64(ie.Index)
-		se.Err = ie.Err
+		if ie == err {
+			se.Err = ie.Err // the message says "record N" already
+		}
 	}
 	return se
 }

@@ -2,6 +2,7 @@ package weir
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,9 @@ type Transform[E, T any] struct {
 	// the result. An in-place transform returns in itself (E == T).
 	apply   func(ctx context.Context, in []E, out []T, conc int) ([]T, error)
 	inPlace bool
+	// oneToOne: output i comes from input i (Map, InPlace, Identity), so an
+	// output's index is its input's index.
+	oneToOne bool
 }
 
 // Name says which constructor built t ("map", "filter", ...).
@@ -48,7 +52,7 @@ func mustFunc(name string, isNil bool) {
 // Cost beyond f: none per record when TransformConcurrency is 1.
 func Map[E, T any](f func(ctx context.Context, in E) (T, error)) Transform[E, T] {
 	mustFunc("Map", f == nil)
-	return Transform[E, T]{name: "map", apply: func(ctx context.Context, in []E, out []T, conc int) ([]T, error) {
+	return Transform[E, T]{name: "map", oneToOne: true, apply: func(ctx context.Context, in []E, out []T, conc int) ([]T, error) {
 		out = grow(out, len(in))
 		if conc <= 1 || len(in) < 2 {
 			// The common case stays a plain loop: no closure, no allocation.
@@ -151,7 +155,7 @@ func MapBatch[E, T any](f func(ctx context.Context, in []E, out []T) ([]T, error
 // TransformConcurrency > 1, records are shared by that many goroutines.
 func InPlace[E any](f func(ctx context.Context, rec *E) error) Transform[E, E] {
 	mustFunc("InPlace", f == nil)
-	return Transform[E, E]{name: "inplace", inPlace: true, apply: func(ctx context.Context, in []E, _ []E, conc int) ([]E, error) {
+	return Transform[E, E]{name: "inplace", inPlace: true, oneToOne: true, apply: func(ctx context.Context, in []E, _ []E, conc int) ([]E, error) {
 		if conc <= 1 || len(in) < 2 {
 			for i := range in {
 				if err := f(ctx, &in[i]); err != nil {
@@ -167,7 +171,7 @@ func InPlace[E any](f func(ctx context.Context, rec *E) error) Transform[E, E] {
 // Identity returns a transform that passes every record through unchanged
 // and allocates nothing.
 func Identity[E any]() Transform[E, E] {
-	return Transform[E, E]{name: "identity", inPlace: true, apply: func(_ context.Context, in []E, _ []E, _ int) ([]E, error) {
+	return Transform[E, E]{name: "identity", inPlace: true, oneToOne: true, apply: func(_ context.Context, in []E, _ []E, _ int) ([]E, error) {
 		return in, nil
 	}}
 }
@@ -181,18 +185,29 @@ func Then[A, B, C any](first Transform[A, B], second Transform[B, C]) Transform[
 		panic("weir: Then called with a zero Transform")
 	}
 	name := first.name + "+" + second.name
+	oneToOne := first.oneToOne && second.oneToOne
+	// An error of second's names a record of first's output; it is a record
+	// of the input only if first is one-to-one.
+	secondErr := func(err error) error {
+		var ie *ItemError
+		if !first.oneToOne && errors.As(err, &ie) {
+			return &ItemError{Index: -1, Err: fmt.Errorf("%s, record %d of its input: %w", second.name, ie.Index, ie.Err)}
+		}
+		return err
+	}
 	if first.inPlace && second.inPlace {
 		// A == B == C: both edit the input batch.
-		return Transform[A, C]{name: name, inPlace: true, apply: func(ctx context.Context, in []A, out []C, conc int) ([]C, error) {
+		return Transform[A, C]{name: name, inPlace: true, oneToOne: oneToOne, apply: func(ctx context.Context, in []A, out []C, conc int) ([]C, error) {
 			mid, err := first.apply(ctx, in, nil, conc)
 			if err != nil {
 				return out, err
 			}
-			return second.apply(ctx, mid, out, conc)
+			res, err := second.apply(ctx, mid, out, conc)
+			return res, secondErr(err)
 		}}
 	}
 	var pool sync.Pool // of *[]B
-	return Transform[A, C]{name: name, apply: func(ctx context.Context, in []A, out []C, conc int) ([]C, error) {
+	return Transform[A, C]{name: name, oneToOne: oneToOne, apply: func(ctx context.Context, in []A, out []C, conc int) ([]C, error) {
 		p, _ := pool.Get().(*[]B)
 		if p == nil {
 			p = new([]B)
@@ -214,7 +229,7 @@ func Then[A, B, C any](first Transform[A, B], second Transform[B, C]) Transform[
 			// res aliases mid, which goes back to the pool: copy it out.
 			res = append(out[:0], res...)
 		}
-		return res, err
+		return res, secondErr(err)
 	}}
 }
 

@@ -278,3 +278,52 @@ func TestZeroTransformAndNilArgumentsAreRejected(t *testing.T) {
 	}()
 	weir.Map[int, int](nil)
 }
+
+func TestRecordPositionsSurviveFilteringAndSinks(t *testing.T) {
+	boom := errors.New("boom")
+	t.Run("error after a filter names no wrong record", func(t *testing.T) {
+		tr := weir.Then(weir.Filter(func(v int) bool { return v%2 == 0 }),
+			weir.Map(func(_ context.Context, v int) (int, error) {
+				if v == 10 {
+					return 0, boom
+				}
+				return v, nil
+			}))
+		p := mustNew(t, weir.FromSlice(ints(50)), tr, &collector[int]{}, weir.Config{BatchSize: 50})
+		err := p.Run(context.Background())
+		var se *weir.StageError
+		if !errors.As(err, &se) || !errors.Is(err, boom) || se.Record != -1 {
+			t.Fatalf("Run = %v (%+v), want boom with the record unknown (-1): index 5 of the filtered batch is not record 5", err, se)
+		}
+		if !strings.Contains(err.Error(), "map, record 5 of its input") {
+			t.Errorf("message %q should still say which intermediate record failed", err)
+		}
+	})
+	t.Run("a sink's ItemError after a one-to-one transform names the record", func(t *testing.T) {
+		sink := weir.SinkFunc[int](func(_ context.Context, b []int) error {
+			for i, v := range b {
+				if v == 77 {
+					return fmt.Errorf("insert: %w", &weir.ItemError{Index: i, Err: boom})
+				}
+			}
+			return nil
+		})
+		p := mustNew(t, weir.FromSlice(ints(100)), weir.Map(func(_ context.Context, v int) (int, error) { return v, nil }), sink, weir.Config{BatchSize: 10, Workers: 1})
+		err := p.Run(context.Background())
+		var se *weir.StageError
+		if !errors.As(err, &se) || se.Stage != weir.StageLoad || se.Record != 77 || !errors.Is(err, boom) {
+			t.Fatalf("Run = %v (%+v), want load error at record 77", err, se)
+		}
+	})
+	t.Run("a sink's ItemError after a filter names no record", func(t *testing.T) {
+		sink := weir.SinkFunc[int](func(_ context.Context, b []int) error {
+			return &weir.ItemError{Index: 1, Err: boom}
+		})
+		p := mustNew(t, weir.FromSlice(ints(10)), weir.Filter(func(v int) bool { return v > 5 }), sink, weir.Config{BatchSize: 10})
+		err := p.Run(context.Background())
+		var se *weir.StageError
+		if !errors.As(err, &se) || se.Record != -1 {
+			t.Fatalf("Run = %v (%+v), want the record unknown", err, se)
+		}
+	})
+}

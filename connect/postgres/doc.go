@@ -1,0 +1,64 @@
+// Package postgres connects weir to PostgreSQL through pgx v5: sinks that
+// load batches with the COPY protocol, and a source that reads a table or a
+// query by keyset pagination.
+//
+// # Sinks
+//
+//   - [CopySink] loads each batch with one COPY: the fastest way in. A
+//     failed batch loads nothing (COPY is one statement, so one implicit
+//     transaction), but re-running a batch that did load duplicates it.
+//   - [UpsertSink] makes re-runs safe: in one transaction it COPYs the batch
+//     into a temporary table, then inserts from it with ON CONFLICT on the
+//     table's key, updating the other columns (or doing nothing).
+//   - [MultiSink] loads composite records that a [connect.Splitter] expands
+//     into rows of several tables (an order and its lines), COPYing every
+//     table's rows in foreign-key order inside one transaction per batch, so
+//     a batch lands whole or not at all. Its upsert mode skips rows whose
+//     key already exists, so a re-run of the same records doubles nothing.
+//
+// Each Write takes its own connection from the pool, so every sink is safe
+// for as many concurrent Write calls as [weir.Config.LoadConcurrency] allows;
+// size the pool (pgxpool's MaxConns) to at least that. No sink keeps a batch
+// after Write returns. The sinks do not own the pool: close it yourself after
+// the run.
+//
+// Values reach pgx as they are: a Go value is encoded by pgx's type for the
+// column (int64 → bigint, string → text, time.Time → timestamptz,
+// map[string]any → jsonb, a nil pointer or untyped nil → NULL, and so on).
+//
+// # Source
+//
+// [Source] reads with keyset pagination, never OFFSET:
+//
+//	SELECT cols FROM t WHERE key > $1 ORDER BY key LIMIT n
+//
+// so every page costs an index range scan, however deep into the table it
+// is, and [Source.Position] (the key of the last record returned) is all a
+// later run needs to resume with [SourceConfig.After].
+//
+// # A job
+//
+//	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+//	if err != nil { ... }
+//	defer pool.Close()
+//	src, err := postgres.NewSource(pool, postgres.SourceConfig[User]{
+//		Table: "users", Key: "id", Columns: []string{"id", "name"},
+//		Scan: pgx.RowToStructByName[User],
+//	})
+//	if err != nil { ... }
+//	sink, err := postgres.NewCopySink(pool, postgres.CopyConfig[User]{
+//		Table: connect.Table{Name: "users_copy", Columns: []string{"id", "name"}},
+//		Values: func(u User, row []any) []any { return append(row, u.ID, u.Name) },
+//	})
+//	if err != nil { ... }
+//	p, err := weir.New(src, weir.Identity[User](), sink, weir.Config{LoadConcurrency: 4})
+//	if err != nil { ... }
+//	err = p.Run(ctx)
+//
+// # Errors
+//
+// Errors are returned wrapped with the operation and the table ("copy users:
+// ..."); the server's [*pgconn.PgError] stays reachable with [errors.As].
+// [Retryable] says whether an error is worth retrying (a lost connection, a
+// serialization failure) or not (a constraint violation).
+package postgres

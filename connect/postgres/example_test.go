@@ -1,0 +1,146 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/weir-etl/weir"
+	"github.com/weir-etl/weir/connect"
+	"github.com/weir-etl/weir/connect/postgres"
+)
+
+func ExampleRetryable() {
+	deadlock := fmt.Errorf("copy users: %w", &pgconn.PgError{Code: "40P01", Message: "deadlock detected"})
+	duplicate := fmt.Errorf("copy users: %w", &pgconn.PgError{Code: "23505", Message: "duplicate key"})
+	fmt.Println(postgres.Retryable(deadlock))
+	fmt.Println(postgres.Retryable(duplicate))
+	fmt.Println(postgres.Retryable(context.Canceled))
+	// Output:
+	// true
+	// false
+	// false
+}
+
+type user struct {
+	ID   int64  `db:"id"`
+	Name string `db:"name"`
+}
+
+// The examples below need a live server, so they are compiled but not run.
+
+// A job copying one table into another: keyset-paginated reads, COPY
+// loads on four connections.
+func ExampleNewCopySink() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	src, err := postgres.NewSource(pool, postgres.SourceConfig[user]{
+		Table: "users", Key: "id", Columns: []string{"id", "name"},
+		Scan: pgx.RowToStructByName[user],
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sink, err := postgres.NewCopySink(pool, postgres.CopyConfig[user]{
+		Table:  connect.Table{Name: "users_copy", Columns: []string{"id", "name"}},
+		Values: func(u user, row []any) []any { return append(row, u.ID, u.Name) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := weir.New(src, weir.Identity[user](), sink, weir.Config{BatchSize: 1000, LoadConcurrency: 4})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := p.Run(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(sink.Rows(), "rows copied; resume after id", src.Position())
+}
+
+// Loading records so that a second run replaces rows instead of
+// duplicating them.
+func ExampleNewUpsertSink() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	if err := postgres.CreateSchema(ctx, pool, `CREATE TABLE IF NOT EXISTS users (id bigint PRIMARY KEY, name text NOT NULL)`); err != nil {
+		log.Fatal(err)
+	}
+	sink, err := postgres.NewUpsertSink(pool, postgres.UpsertConfig[user]{
+		Table:  connect.Table{Name: "users", Columns: []string{"id", "name"}, Key: []string{"id"}},
+		Values: func(u user, row []any) []any { return append(row, u.ID, u.Name) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	users := []user{{1, "ada"}, {2, "grace"}}
+	for range 2 { // the second write updates the same two rows
+		if err := sink.Write(ctx, users); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+type invoice struct {
+	ID    int64
+	Items []string
+}
+
+// invoiceSplitter writes an invoice and its items, parents first.
+type invoiceSplitter struct{}
+
+func (invoiceSplitter) Tables() []connect.Table {
+	return []connect.Table{
+		{Name: "invoices", Columns: []string{"id"}, Key: []string{"id"}},
+		{Name: "invoice_items", Columns: []string{"invoice_id", "pos", "item"}, Key: []string{"invoice_id", "pos"}},
+	}
+}
+
+func (invoiceSplitter) Split(inv invoice, w connect.RowWriter) error {
+	w.Row(0, inv.ID)
+	for i, it := range inv.Items {
+		w.Row(1, inv.ID, i, it)
+	}
+	return nil
+}
+
+// Loading composite records into a parent and a child table, one
+// transaction per batch.
+func ExampleNewMultiSink() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	sink, err := postgres.NewMultiSink(pool, postgres.MultiConfig[invoice]{Splitter: invoiceSplitter{}, Upsert: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	invoices := []invoice{{1, []string{"tea", "cake"}}, {2, nil}}
+	p, err := weir.New(weir.FromSlice(invoices), weir.Identity[invoice](), sink, weir.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := p.Run(ctx); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			log.Fatalf("server rejected a row: %s (%s)", pgErr.Message, pgErr.Code)
+		}
+		log.Fatal(err)
+	}
+	fmt.Println(sink.Rows())
+}
