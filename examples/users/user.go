@@ -18,132 +18,132 @@ import (
 // strings. Every field is stored by [Splitter]; see the package doc for
 // which table and column each lands in.
 type User struct {
-	ObjectID     string        `json:"_id"`
-	ID           int64         `json:"id"`
-	Username     string        `json:"username"`
-	Email        string        `json:"email"`
-	FirstName    string        `json:"first_name"`
-	LastName     string        `json:"last_name"`
-	Age          int           `json:"age"`
-	CreatedAt    time.Time     `json:"created_at"`
-	UpdatedAt    time.Time     `json:"updated_at"`
-	Address      Address       `json:"address"`
-	Profile      Profile       `json:"profile"`
-	Preferences  Preferences   `json:"preferences"`
-	Activity     []Activity    `json:"activity_log"`
-	Transactions []Transaction `json:"transactions"`
-	Messages     []Message     `json:"messages"`
-	SocialMedia  SocialMedia   `json:"social_media"`
+	ObjectID     string        `json:"_id" bson:"_id"`
+	ID           int64         `json:"id" bson:"id"`
+	Username     string        `json:"username" bson:"username"`
+	Email        string        `json:"email" bson:"email"`
+	FirstName    string        `json:"first_name" bson:"first_name"`
+	LastName     string        `json:"last_name" bson:"last_name"`
+	Age          int           `json:"age" bson:"age"`
+	CreatedAt    time.Time     `json:"created_at" bson:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at" bson:"updated_at"`
+	Address      Address       `json:"address" bson:"address"`
+	Profile      Profile       `json:"profile" bson:"profile"`
+	Preferences  Preferences   `json:"preferences" bson:"preferences"`
+	Activity     []Activity    `json:"activity_log" bson:"activity_log"`
+	Transactions []Transaction `json:"transactions" bson:"transactions"`
+	Messages     []Message     `json:"messages" bson:"messages"`
+	SocialMedia  SocialMedia   `json:"social_media" bson:"social_media"`
 	// LargeData is the seed's large blob, stored as the payload of the
 	// user's one large_data row.
-	LargeData string `json:"large_data"`
+	LargeData string `json:"large_data" bson:"large_data"`
 }
 
 // Address is a user's postal address and its coordinates.
 type Address struct {
-	Street      string      `json:"street"`
-	City        string      `json:"city"`
-	State       string      `json:"state"`
-	Country     string      `json:"country"`
-	PostalCode  string      `json:"postal_code"`
-	Coordinates Coordinates `json:"coordinates"`
+	Street      string      `json:"street" bson:"street"`
+	City        string      `json:"city" bson:"city"`
+	State       string      `json:"state" bson:"state"`
+	Country     string      `json:"country" bson:"country"`
+	PostalCode  string      `json:"postal_code" bson:"postal_code"`
+	Coordinates Coordinates `json:"coordinates" bson:"coordinates"`
 }
 
 // Coordinates is a point in decimal degrees.
 type Coordinates struct {
-	Lat float64 `json:"lat"`
-	Lon float64 `json:"lon"`
+	Lat float64 `json:"lat" bson:"lat"`
+	Lon float64 `json:"lon" bson:"lon"`
 }
 
 // Profile is the free-text part of a user and their history.
 type Profile struct {
-	Bio        string       `json:"bio"`
-	Interests  []string     `json:"interests"`
-	Skills     []string     `json:"skills"`
-	Education  []Education  `json:"education"`
-	Experience []Experience `json:"experience"`
+	Bio        string       `json:"bio" bson:"bio"`
+	Interests  []string     `json:"interests" bson:"interests"`
+	Skills     []string     `json:"skills" bson:"skills"`
+	Education  []Education  `json:"education" bson:"education"`
+	Experience []Experience `json:"experience" bson:"experience"`
 }
 
 // Education is one school attended.
 type Education struct {
-	School    string `json:"school"`
-	Degree    string `json:"degree"`
-	Field     string `json:"field"`
-	StartYear int    `json:"start_year"`
-	EndYear   int    `json:"end_year"`
+	School    string `json:"school" bson:"school"`
+	Degree    string `json:"degree" bson:"degree"`
+	Field     string `json:"field" bson:"field"`
+	StartYear int    `json:"start_year" bson:"start_year"`
+	EndYear   int    `json:"end_year" bson:"end_year"`
 }
 
 // Experience is one job. EndDate is nil for the current job.
 type Experience struct {
-	Company     string     `json:"company"`
-	Title       string     `json:"title"`
-	StartDate   time.Time  `json:"start_date"`
-	EndDate     *time.Time `json:"end_date"`
-	Description string     `json:"description"`
+	Company     string     `json:"company" bson:"company"`
+	Title       string     `json:"title" bson:"title"`
+	StartDate   time.Time  `json:"start_date" bson:"start_date"`
+	EndDate     *time.Time `json:"end_date" bson:"end_date"`
+	Description string     `json:"description" bson:"description"`
 }
 
 // Preferences are a user's display choices and free-form settings.
 type Preferences struct {
-	Theme      string    `json:"theme"`
-	Language   string    `json:"language"`
-	Timezone   string    `json:"timezone"`
-	Newsletter bool      `json:"newsletter"`
-	Settings   []Setting `json:"settings"`
+	Theme      string    `json:"theme" bson:"theme"`
+	Language   string    `json:"language" bson:"language"`
+	Timezone   string    `json:"timezone" bson:"timezone"`
+	Newsletter bool      `json:"newsletter" bson:"newsletter"`
+	Settings   []Setting `json:"settings" bson:"settings"`
 }
 
 // Setting is one key/value preference. Settings are a list, not a JSON
 // object, so their order survives a round trip.
 type Setting struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
+	Key   string `json:"key" bson:"key"`
+	Value string `json:"value" bson:"value"`
 }
 
 // Activity is one entry of a user's activity log.
 type Activity struct {
-	Action    string    `json:"action"`
-	Timestamp time.Time `json:"timestamp"`
-	IP        string    `json:"ip"`
-	Details   string    `json:"details"`
+	Action    string    `json:"action" bson:"action"`
+	Timestamp time.Time `json:"timestamp" bson:"timestamp"`
+	IP        string    `json:"ip" bson:"ip"`
+	Details   string    `json:"details" bson:"details"`
 }
 
 // Transaction is one payment.
 type Transaction struct {
-	Amount    float64   `json:"amount"`
-	Currency  string    `json:"currency"`
-	Status    string    `json:"status"`
-	Timestamp time.Time `json:"timestamp"`
+	Amount    float64   `json:"amount" bson:"amount"`
+	Currency  string    `json:"currency" bson:"currency"`
+	Status    string    `json:"status" bson:"status"`
+	Timestamp time.Time `json:"timestamp" bson:"timestamp"`
 }
 
 // Message is one message the user sent, with its attachments.
 type Message struct {
-	To          int64        `json:"to"`
-	Subject     string       `json:"subject"`
-	Body        string       `json:"body"`
-	SentAt      time.Time    `json:"sent_at"`
-	Read        bool         `json:"read"`
-	Attachments []Attachment `json:"attachments"`
+	To          int64        `json:"to" bson:"to"`
+	Subject     string       `json:"subject" bson:"subject"`
+	Body        string       `json:"body" bson:"body"`
+	SentAt      time.Time    `json:"sent_at" bson:"sent_at"`
+	Read        bool         `json:"read" bson:"read"`
+	Attachments []Attachment `json:"attachments" bson:"attachments"`
 }
 
 // Attachment is a file attached to a [Message].
 type Attachment struct {
-	Filename string `json:"filename"`
-	Size     int64  `json:"size"`
-	MimeType string `json:"mime_type"`
+	Filename string `json:"filename" bson:"filename"`
+	Size     int64  `json:"size" bson:"size"`
+	MimeType string `json:"mime_type" bson:"mime_type"`
 }
 
 // SocialMedia holds a user's connections (other users' ids), posts and
 // groups.
 type SocialMedia struct {
-	Connections []int64  `json:"connections"`
-	Posts       []Post   `json:"posts"`
-	Groups      []string `json:"groups"`
+	Connections []int64  `json:"connections" bson:"connections"`
+	Posts       []Post   `json:"posts" bson:"posts"`
+	Groups      []string `json:"groups" bson:"groups"`
 }
 
 // Post is one social-media post.
 type Post struct {
-	Content   string    `json:"content"`
-	Likes     int       `json:"likes"`
-	Timestamp time.Time `json:"timestamp"`
+	Content   string    `json:"content" bson:"content"`
+	Likes     int       `json:"likes" bson:"likes"`
+	Timestamp time.Time `json:"timestamp" bson:"timestamp"`
 }
 
 // ErrInvalid is wrapped by every error [Validate] and [Decode] return for a

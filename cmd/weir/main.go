@@ -1,0 +1,94 @@
+// Command weir moves data: `weir migrate` runs the reference job (nested
+// user documents into 15 relational tables). Run `weir help` for usage.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // the job ran and failed (or verification found a mismatch)
+	exitUsage   = 2 // bad flags, bad config, unreachable database: nothing was written
+	usageHeader = `weir moves data: typed, batched, concurrent extract → transform → load.
+
+Usage:
+  weir migrate [flags]   nested user documents → 15 tables (default: 20,000 generated users → ./weir.db)
+  weir help [command]    this text, or a command's flags
+
+Run 'weir migrate -h' for the migrate flags.
+`
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// usageError is a problem with what the user asked for: exit code 2, one
+// line, nothing written.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageHeader)
+		return exitUsage
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "migrate":
+		err = migrate(rest, stdout, stderr)
+	case "help", "-h", "--help":
+		if len(rest) > 0 && rest[0] == "migrate" {
+			err = migrate([]string{"-h"}, stdout, stderr)
+			break
+		}
+		fmt.Fprint(stdout, usageHeader)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "weir: unknown command %q\n\n%s", cmd, usageHeader)
+		return exitUsage
+	}
+	return exitCode(err, stderr)
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, oneLine(err))
+		return exitUsage
+	default:
+		fmt.Fprintln(stderr, oneLine(err))
+		return exitFailed
+	}
+}
+
+// oneLine formats err as one line starting "weir: ": drivers' messages may
+// span lines (one per connection attempt).
+func oneLine(err error) string {
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ; ")), " ")
+	msg = strings.ReplaceAll(msg, " ; ", "; ")
+	if !strings.HasPrefix(msg, "weir: ") {
+		msg = "weir: " + msg
+	}
+	return msg
+}
+
+// errHelp is returned when -h was asked for: usage printed, exit 0.
+var errHelp = errors.New("help requested")

@@ -1,0 +1,376 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/weir-etl/weir"
+	"github.com/weir-etl/weir/connect"
+	"github.com/weir-etl/weir/connect/file"
+	"github.com/weir-etl/weir/examples/users"
+)
+
+const migrateUsage = `Usage: weir migrate [flags]
+
+Migrates nested user documents into 15 relational tables (users, addresses,
+profiles, education, experience, preferences, settings, activity_log,
+transactions, messages, attachments, social_media, posts, groups,
+large_data): 126 rows per user.
+
+With no flags: generates 20,000 users and loads them into ./weir.db (SQLite).
+
+Flags:
+`
+
+type migrateFlags struct {
+	from, to        string
+	users           int64
+	blobSize        int
+	seed            int64
+	batch, workers  int
+	loadConcurrency int
+	verify          bool
+	truncate        bool
+	progress        string
+}
+
+func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
+	var f migrateFlags
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, migrateUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.from, "from", "gen", "source: gen (generated users), or jsonl:PATH (one document per line, as mongoexport writes)")
+	fs.StringVar(&f.to, "to", "sqlite:weir.db", "target: sqlite:PATH or postgres://USER@HOST:PORT/DB")
+	fs.Int64Var(&f.users, "users", 20_000, "users to generate (with --from gen)")
+	fs.IntVar(&f.blobSize, "blob-size", users.DefaultBlobSize, "bytes of each user's large_data payload (with --from gen; the seed used 50000)")
+	fs.Int64Var(&f.seed, "seed", 1, "generator seed (with --from gen)")
+	fs.IntVar(&f.batch, "batch", 0, "users per batch (0: weir's default, 128)")
+	fs.IntVar(&f.workers, "workers", 0, "batches transformed at once (0: one per CPU)")
+	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite always loads one at a time)")
+	fs.BoolVar(&f.verify, "verify", false, "load nothing: count the rows in the target and compare them with what the source should produce")
+	fs.BoolVar(&f.truncate, "truncate", false, "empty the 15 tables before loading (otherwise a target that already holds users is refused)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, or off")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return f, errHelp
+		}
+		return f, &usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return f, usagef("migrate takes no arguments, got %q", fs.Args())
+	}
+	switch {
+	case f.users < 1:
+		return f, usagef("--users must be at least 1, got %d", f.users)
+	case f.blobSize < 0:
+		return f, usagef("--blob-size must be >= 0, got %d", f.blobSize)
+	case !slices.Contains([]string{"auto", "bar", "log", "off"}, f.progress):
+		return f, usagef("--progress must be auto, bar, log or off, got %q", f.progress)
+	case f.verify && f.truncate:
+		return f, usagef("--verify and --truncate do not go together")
+	}
+	return f, nil
+}
+
+// config builds the engine's config from the flags and checks it, so a bad
+// value is reported before anything is opened.
+func (f migrateFlags) config(t target) (weir.Config, error) {
+	cfg := weir.Config{BatchSize: f.batch, Workers: f.workers, LoadConcurrency: f.loadConcurrency}
+	if max := t.MaxLoadConcurrency(); max > 0 {
+		if f.loadConcurrency > max {
+			return cfg, usagef("--load-concurrency %d: %s takes one writer at a time", f.loadConcurrency, t)
+		}
+		cfg.LoadConcurrency = max
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, &usageError{err}
+	}
+	return cfg, nil
+}
+
+// jobSource is where the documents come from.
+type jobSource struct {
+	src      weir.Source[users.User]
+	desc     string
+	total int64 // users expected, or -1 when unknown
+	// expected counts the rows the source should make per table; nil when
+	// that would mean reading the source again.
+	expected func(ctx context.Context) (map[string]int64, error)
+}
+
+func openSource(ctx context.Context, f migrateFlags) (*jobSource, error) {
+	switch {
+	case f.from == "gen":
+		opt := users.GenOptions{Seed: f.seed, BlobSize: f.blobSize}
+		if f.blobSize == 0 {
+			opt.BlobSize = -1 // 0 means the default in GenOptions; the flag's 0 means none
+		}
+		g, err := users.NewGenerator(f.users, opt)
+		if err != nil {
+			return nil, usagef("--users: %w", err)
+		}
+		n := f.users
+		return &jobSource{
+			src:      g,
+			desc:     fmt.Sprintf("gen (%d users, seed %d, %d-byte blobs)", n, f.seed, f.blobSize),
+			total:    n,
+			expected: func(context.Context) (map[string]int64, error) { return users.ExpectedRows(n), nil },
+		}, nil
+	case strings.HasPrefix(f.from, "jsonl:"):
+		path := strings.TrimPrefix(f.from, "jsonl:")
+		src, err := file.OpenJSONL[users.User](path, file.JSONLConfig{})
+		if err != nil {
+			return nil, usagef("--from %s: %w", f.from, err)
+		}
+		return &jobSource{
+			src:   src,
+			desc:  f.from,
+			total: -1,
+			expected: func(ctx context.Context) (map[string]int64, error) {
+				return countRows(ctx, path)
+			},
+		}, nil
+	case strings.HasPrefix(f.from, "mongodb://"), strings.HasPrefix(f.from, "mongodb+srv://"):
+		return openMongo(ctx, f.from)
+	}
+	return nil, usagef("--from %q: want gen, jsonl:PATH or mongodb://HOST/DB.COLLECTION", f.from)
+}
+
+// countRows reads a JSON Lines file of users and counts the rows the
+// splitter makes of them: what the target should hold.
+func countRows(ctx context.Context, path string) (map[string]int64, error) {
+	src, err := file.OpenJSONL[users.User](path, file.JSONLConfig{})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close(ctx)
+	var c rowCounter
+	c.n = make([]int64, users.NumTables)
+	var split users.Splitter
+	buf := make([]users.User, 64)
+	for {
+		n, err := src.Read(ctx, buf)
+		for i := range buf[:n] {
+			if err := split.Split(buf[i], &c); err != nil {
+				return nil, fmt.Errorf("%s: user %d: %w", path, buf[i].ID, err)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := map[string]int64{}
+	for i, name := range users.TableNames() {
+		out[name] = c.n[i]
+	}
+	return out, nil
+}
+
+type rowCounter struct{ n []int64 }
+
+func (c *rowCounter) Row(table int, _ ...any) { c.n[table]++ }
+
+var _ connect.RowWriter = (*rowCounter)(nil)
+
+func migrate(args []string, stdout, stderr io.Writer) error {
+	f, err := parseMigrateFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// Order matters: everything that can be refused is checked before the
+	// target is touched, so a bad flag or an unreachable database leaves
+	// no partial garbage behind.
+	src, err := openSource(ctx, f)
+	if err != nil {
+		return err
+	}
+	tgt, err := openTarget(ctx, f.to, f.loadConcurrency)
+	if err != nil {
+		if c, ok := src.src.(weir.Closer); ok {
+			c.Close(ctx)
+		}
+		return err
+	}
+	defer tgt.Close()
+	cfg, err := f.config(tgt)
+	if err != nil {
+		return err
+	}
+
+	if f.verify {
+		return verify(ctx, src, tgt, stdout)
+	}
+	if err := tgt.CreateSchema(ctx); err != nil {
+		return err
+	}
+	before, err := tgt.Count(ctx)
+	if err != nil {
+		return err
+	}
+	if before["users"] > 0 {
+		if !f.truncate {
+			return usagef("%s already holds %d users: pass --truncate to empty its 15 tables first", tgt, before["users"])
+		}
+		if err := tgt.Truncate(ctx); err != nil {
+			return err
+		}
+	}
+
+	sink, rows, err := tgt.Sink()
+	if err != nil {
+		return err
+	}
+	p, err := weir.New(src.src, users.Validated(), sink, cfg)
+	if err != nil {
+		return &usageError{err}
+	}
+	fmt.Fprintf(stdout, "weir migrate: %s → %s (batch %d, workers %d, load concurrency %d)\n",
+		src.desc, tgt, p.Config().BatchSize, p.Config().Workers, loaders(p.Config()))
+
+	prog := startProgress(f.progress, stderr, p, src.total, rows)
+	runErr := p.Run(ctx)
+	prog.stop()
+
+	report(stdout, p.Stats(), rows(), src.total)
+	if runErr != nil {
+		return fmt.Errorf("migrate into %s: %w", tgt, runErr)
+	}
+	got, err := tgt.Count(ctx)
+	if err != nil {
+		return err
+	}
+	if bad := compareCounts(rows(), got); bad != "" {
+		return fmt.Errorf("migrate into %s: the tables do not hold what was loaded: %s", tgt, bad)
+	}
+	if src.expected == nil {
+		fmt.Fprintf(stdout, "checked: the tables hold exactly the %d rows loaded\n", sum(got))
+		return nil
+	}
+	want, err := src.expected(ctx)
+	if err != nil {
+		return err
+	}
+	if bad := compareCounts(want, got); bad != "" {
+		return fmt.Errorf("migrate into %s: row counts differ from the source's: %s", tgt, bad)
+	}
+	fmt.Fprintf(stdout, "verified: every table holds exactly the rows the source makes (%d rows)\n", sum(got))
+	return nil
+}
+
+func loaders(c weir.Config) int {
+	if c.LoadConcurrency == 0 {
+		return c.Workers
+	}
+	return c.LoadConcurrency
+}
+
+// verify recounts the target and compares with the source.
+func verify(ctx context.Context, src *jobSource, tgt target, stdout io.Writer) error {
+	if src.expected == nil {
+		return usagef("--verify cannot recount %s without reading it all again: export it (mongoexport) and verify with --from jsonl:PATH", src.desc)
+	}
+	want, err := src.expected(ctx)
+	if err != nil {
+		return err
+	}
+	got, err := tgt.Count(ctx)
+	if err != nil {
+		return fmt.Errorf("verify %s (has it been migrated?): %w", tgt, err)
+	}
+	fmt.Fprintf(stdout, "%-14s %12s %12s\n", "table", "rows", "expected")
+	for _, name := range users.TableNames() {
+		mark := ""
+		if got[name] != want[name] {
+			mark = "  ← differs"
+		}
+		fmt.Fprintf(stdout, "%-14s %12d %12d%s\n", name, got[name], want[name], mark)
+	}
+	if bad := compareCounts(want, got); bad != "" {
+		return fmt.Errorf("verify %s: %s", tgt, bad)
+	}
+	fmt.Fprintf(stdout, "verified: %s holds exactly the rows %s makes (%d rows)\n", tgt, src.desc, sum(got))
+	return nil
+}
+
+func compareCounts(want, got map[string]int64) string {
+	var diffs []string
+	for _, name := range users.TableNames() {
+		if want[name] != got[name] {
+			diffs = append(diffs, fmt.Sprintf("%s has %d rows, want %d", name, got[name], want[name]))
+		}
+	}
+	return strings.Join(diffs, "; ")
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// report prints what the run did and which stage held it back.
+func report(w io.Writer, st weir.Stats, rows map[string]int64, total int64) {
+	secs := st.Elapsed.Seconds()
+	all := sum(rows)
+	fmt.Fprintf(w, "\nloaded %d users as %d rows in %.2fs: %.0f rows/s, %.0f users/s\n",
+		st.Load.Records, all, secs, float64(all)/secs, st.RecordsPerSec())
+	if total > 0 && st.Load.Records != total {
+		fmt.Fprintf(w, "NOT DONE: %d of %d users loaded (%d extracted, %d transformed)\n",
+			st.Load.Records, total, st.Extract.Records, st.Transform.Records)
+	}
+	fmt.Fprintf(w, "\n%-14s %12s\n", "table", "rows")
+	for _, name := range users.TableNames() {
+		fmt.Fprintf(w, "%-14s %12d\n", name, rows[name])
+	}
+	fmt.Fprintf(w, "\n%-10s %6s %8s %10s %10s %10s\n", "stage", "busy", "batches", "p50", "p95", "p99")
+	for _, s := range []struct {
+		name string
+		s    weir.StageStats
+	}{{"extract", st.Extract}, {"transform", st.Transform}, {"load", st.Load}} {
+		fmt.Fprintf(w, "%-10s %5.0f%% %8d %10s %10s %10s\n", s.name, 100*s.s.Utilization(st.Elapsed), s.s.Batches,
+			round(s.s.Latency.P50), round(s.s.Latency.P95), round(s.s.Latency.P99))
+	}
+	fmt.Fprintf(w, "\nbottleneck: %s\n", advice(st.Bottleneck()))
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	}
+	return d.Round(time.Microsecond).String()
+}
+
+func advice(s weir.Stage) string {
+	switch s {
+	case weir.StageExtract:
+		return "extract — the source (generating or reading documents) is the limit; more workers or loaders will not help"
+	case weir.StageTransform:
+		return "transform — raise --workers if there are idle cores"
+	case weir.StageLoad:
+		return "load — the target database is the limit; with PostgreSQL raise --load-concurrency, with SQLite (one writer) try a larger --batch"
+	}
+	return "none measured (the run was too short)"
+}

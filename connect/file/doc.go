@@ -1,0 +1,38 @@
+// Package file reads and writes JSON Lines and CSV for weir pipelines,
+// using only the standard library.
+//
+// Sources ([JSONLSource], [CSVSource]) implement weir.Source and stream:
+// their memory is bounded by the longest line, never by the file. They read
+// from any io.Reader ([NewJSONLSource], [NewCSVSource]) or open a path
+// ([OpenJSONL], [OpenCSV]) that their Close closes. Sinks ([JSONLSink],
+// [CSVSink]) implement weir.Sink, buffer their output, and accept concurrent
+// Writes, keeping each batch's lines together.
+//
+// # Malformed lines
+//
+// Both sources treat bad input the same way, set by [ReadOptions] (embedded
+// in [JSONLConfig] and [CSVConfig]). By default the first malformed line
+// ends the read with a [*LineError] that names the input and the line
+// number. With [ReadOptions.OnBadLine] set, each malformed line is handed to
+// it and skipped; the callback can write it to a dead-letter file, count
+// it, or return an error to stop.
+//
+// # MongoDB Extended JSON
+//
+// [JSONLSource] accepts mongoexport's output in relaxed and canonical mode.
+// Wrappers are rewritten to plain JSON, at any depth, before decoding:
+//
+//	{"$oid":"..."}                        → the hex string
+//	{"$date":"2024-01-02T03:04:05Z"}      → the RFC 3339 string (decodes into time.Time)
+//	{"$date":{"$numberLong":"1700000000000"}}, {"$date":1700000000000}
+//	                                      → the same, from milliseconds since the epoch, in UTC
+//	{"$numberLong":"123"}, {"$numberInt":"5"} → 123, 5
+//	{"$numberDouble":"1.5"}, {"$numberDecimal":"1.50"} → 1.5, 1.50
+//	{"$numberDouble":"Infinity"} (also "-Infinity", "NaN") → null
+//
+// Non-finite numbers become null because JSON cannot spell them: a *float64
+// field decodes to nil, a float64 field keeps its zero value, an any field
+// holds nil. Decimals keep their digits in the JSON text, so a json.Number
+// field sees them exactly. Other wrappers ($binary, $timestamp, ...) are
+// left as objects. Only lines containing `"$` pay for the rewrite.
+package file
