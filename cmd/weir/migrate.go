@@ -51,7 +51,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 		fmt.Fprint(stderr, migrateUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.from, "from", "gen", "source: gen (generated users), or jsonl:PATH (one document per line, as mongoexport writes)")
+	fs.StringVar(&f.from, "from", "gen", "source: gen (generated users), jsonl:PATH (one document per line, as mongoexport writes), or mongodb://HOST:PORT/DB.COLLECTION")
 	fs.StringVar(&f.to, "to", "sqlite:weir.db", "target: sqlite:PATH or postgres://USER@HOST:PORT/DB")
 	fs.Int64Var(&f.users, "users", 20_000, "users to generate (with --from gen)")
 	fs.IntVar(&f.blobSize, "blob-size", users.DefaultBlobSize, "bytes of each user's large_data payload (with --from gen; the seed used 50000)")
