@@ -81,10 +81,32 @@ type Config struct {
 	// QueueDepth is how many batches wait between two stages. Default
 	// Workers × DefaultQueueDepthPerWorker.
 	QueueDepth int
+	// Adaptive lets the run tune its batch size and load concurrency by
+	// itself, with the controllers of package adapt: the batch size moves
+	// between 16 and BatchSize (default AdaptiveMaxBatchSize when Adaptive
+	// is set) from the measured fixed and per-record cost of loads, and the
+	// number of Sink.Write calls in flight moves between 1 and
+	// LoadConcurrency (default AdaptiveMaxLoadConcurrency) by AIMD on the
+	// loads' latency. A separate load stage always runs. The memory
+	// formula above holds with BatchSize and LoadConcurrency as maxima.
+	// Stats.BatchSize and Stats.LoadLimit report the current choices.
+	Adaptive bool
 }
+
+// Defaults that apply when [Config.Adaptive] is set.
+const (
+	AdaptiveMaxBatchSize       = 4096
+	AdaptiveMaxLoadConcurrency = 16
+)
 
 // WithDefaults returns c with every zero field replaced by its default.
 func (c Config) WithDefaults() Config {
+	if c.Adaptive && c.BatchSize == 0 {
+		c.BatchSize = AdaptiveMaxBatchSize
+	}
+	if c.Adaptive && c.LoadConcurrency == 0 {
+		c.LoadConcurrency = AdaptiveMaxLoadConcurrency
+	}
 	if c.BatchSize == 0 {
 		c.BatchSize = DefaultBatchSize
 	}

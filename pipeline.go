@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/weir-etl/weir/adapt"
 )
 
 // Hooks are the seed's pre- and post-process steps. Each runs exactly once
@@ -175,25 +177,31 @@ type batch[T any] struct {
 // pool is a bounded free list of batch slices. It is sized to the most
 // batches that can be alive at once, so steady state allocates nothing.
 type pool[T any] struct {
-	free chan []T
-	size int
+	free    chan []T
+	size    int
+	maxSize int
 }
 
+// newPool returns a pool whose new slices hold size records; with adaptive
+// batching size is the starting batch size and slices grow as batches do.
 func newPool[T any](size, slots int) *pool[T] {
-	return &pool[T]{free: make(chan []T, slots), size: size}
+	return &pool[T]{free: make(chan []T, slots), size: size, maxSize: size}
 }
 
-func (p *pool[T]) get() []T {
+// get returns an empty slice with room for at least n records.
+func (p *pool[T]) get(n int) []T {
 	select {
 	case s := <-p.free:
-		return s
+		if cap(s) >= n {
+			return s
+		}
 	default:
-		return make([]T, 0, p.size)
 	}
+	return make([]T, 0, max(n, p.size))
 }
 
 func (p *pool[T]) put(s []T) {
-	if cap(s) > 4*p.size {
+	if cap(s) > 4*p.maxSize {
 		return // an outsized FlatMap buffer: let it go rather than hoard it
 	}
 	clear(s) // drop references so pooled slices keep no garbage alive
@@ -214,25 +222,44 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 		}
 	}
 
-	slots := 2 + 2*cfg.QueueDepth + 2*cfg.Workers + cfg.LoadConcurrency
-	epool := newPool[E](cfg.BatchSize, slots)
+	ctl, err := newControllers(cfg)
+	if err != nil {
+		return err
+	}
+	m.ctl = ctl
+	loaders := cfg.LoadConcurrency
+	if ctl != nil {
+		loaders = ctl.limiter.Max()
+	}
+	slots := 2 + 2*cfg.QueueDepth + 2*cfg.Workers + loaders
+	startSize := cfg.BatchSize
+	if ctl != nil {
+		startSize = ctl.sizer.Size()
+	}
+	epool := newPool[E](startSize, slots)
+	epool.maxSize = cfg.BatchSize
 	var tpool *pool[T]
 	if p.tr.inPlace {
 		tpool = any(epool).(*pool[T]) // E == T: batches travel on, and come back here
 	} else {
-		tpool = newPool[T](cfg.BatchSize, slots)
+		tpool = newPool[T](startSize, slots)
+		tpool.maxSize = cfg.BatchSize
 	}
 
 	batches := make(chan batch[E], cfg.QueueDepth)
 	bt := &batcher[E]{
 		ctx: ctx, out: batches, pool: epool, m: m, size: p.size,
-		bs: cfg.BatchSize, maxBytes: cfg.BatchBytes, interval: cfg.FlushInterval,
+		maxBytes: cfg.BatchBytes, interval: cfg.FlushInterval,
 		timing: !p.noTiming, timer: time.NewTimer(time.Hour), stop: make(chan struct{}),
 		last: time.Now(),
 	}
 	bt.timer.Stop()
+	bt.bs.Store(int64(startSize))
+	if ctl != nil {
+		ctl.batchSize = &bt.bs
+	}
 	var loads chan batch[T]
-	if cfg.LoadConcurrency > 0 {
+	if loaders > 0 {
 		loads = make(chan batch[T], cfg.QueueDepth)
 	}
 
@@ -247,7 +274,7 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 			workers.Wait()
 			close(loads)
 		})
-		for range cfg.LoadConcurrency {
+		for range loaders {
 			wg.Go(func() { fail(p.loadLoop(ctx, m, loads, tpool)) })
 		}
 	}
@@ -282,10 +309,10 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 // this goroutine too (except for timer flushes, see [batcher]).
 func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, bt *batcher[E]) error {
 	defer bt.finish()
-	bs := p.cfg.BatchSize
 	var pos int64
 	for {
-		buf := bt.pool.get()[:bs]
+		bs := int(bt.bs.Load())
+		buf := bt.pool.get(bs)[:bs]
 		var t0 time.Time
 		if !p.noTiming {
 			t0 = time.Now()
@@ -349,7 +376,7 @@ type batcher[E any] struct {
 	pool     *pool[E]
 	m        *metrics
 	size     func(*E) int
-	bs       int
+	bs       atomic.Int64 // batch size; changes when batching is adaptive
 	maxBytes int64
 	interval time.Duration
 	timing   bool
@@ -369,7 +396,8 @@ type batcher[E any] struct {
 func (b *batcher[E]) add(chunk []E) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.cur) == 0 && len(chunk) == b.bs && b.maxBytes == 0 {
+	bs := int(b.bs.Load())
+	if len(b.cur) == 0 && len(chunk) == bs && b.maxBytes == 0 {
 		var bytes int64
 		if b.size != nil {
 			for i := range chunk {
@@ -380,7 +408,7 @@ func (b *batcher[E]) add(chunk []E) bool {
 	}
 	for i := range chunk {
 		if b.cur == nil {
-			b.cur = b.pool.get()
+			b.cur = b.pool.get(bs)
 			b.deadline = time.Now().Add(b.interval)
 			b.timer.Reset(b.interval)
 		}
@@ -388,7 +416,7 @@ func (b *batcher[E]) add(chunk []E) bool {
 		if b.size != nil {
 			b.curBytes += int64(b.size(&chunk[i]))
 		}
-		if len(b.cur) >= b.bs || (b.maxBytes > 0 && b.curBytes >= b.maxBytes) {
+		if len(b.cur) >= bs || (b.maxBytes > 0 && b.curBytes >= b.maxBytes) {
 			if !b.emitCur() {
 				return false
 			}
@@ -482,7 +510,7 @@ func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E
 		}
 		var out []T
 		if !p.tr.inPlace {
-			out = tpool.get()
+			out = tpool.get(len(b.items))
 		}
 		var t0 time.Time
 		if !p.noTiming {
@@ -551,12 +579,24 @@ func (p *Pipeline[E, T]) loadLoop(ctx context.Context, m *metrics, loads <-chan 
 // load writes one batch. start is when the write begins if the caller has
 // just read the clock (zero otherwise): one clock read saved per batch.
 func (p *Pipeline[E, T]) load(ctx context.Context, m *metrics, b batch[T], tpool *pool[T], start time.Time) error {
-	if !p.noTiming && start.IsZero() {
+	ctl := m.ctl
+	var tok adapt.Token
+	if ctl != nil {
+		var err error
+		if tok, err = ctl.limiter.Acquire(ctx); err != nil {
+			return err
+		}
+		start = time.Now() // the round trip starts now, not before the wait
+	} else if !p.noTiming && start.IsZero() {
 		start = time.Now()
 	}
 	err := p.safeWrite(ctx, b.items)
-	if !p.noTiming {
-		m.load.lat.Record(time.Since(start))
+	if !p.noTiming || ctl != nil {
+		d := time.Since(start)
+		m.load.lat.Record(d)
+		if ctl != nil {
+			ctl.observe(tok, len(b.items), b.n, d, err)
+		}
 	}
 	if err != nil {
 		m.load.errors.Add(1)
@@ -592,4 +632,49 @@ func (p *Pipeline[E, T]) stageErr(st Stage, seq, first int64, n int, err error) 
 		}
 	}
 	return se
+}
+
+// controllers are the adaptive batch sizer and load limiter of a run with
+// [Config.Adaptive] set.
+type controllers struct {
+	sizer     *adapt.BatchSizer
+	limiter   *adapt.Limiter
+	batchSize *atomic.Int64 // the batcher's size, set by observe
+}
+
+func newControllers(cfg Config) (*controllers, error) {
+	if !cfg.Adaptive {
+		return nil, nil
+	}
+	sizer, err := adapt.NewBatchSizer(adapt.BatchConfig{
+		Min:   min(adapt.DefaultMinBatch, cfg.BatchSize),
+		Max:   cfg.BatchSize,
+		Start: min(DefaultBatchSize, cfg.BatchSize),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("weir: adaptive batching: %w", err)
+	}
+	limiter, err := adapt.NewLimiter(adapt.LimitConfig{Max: cfg.LoadConcurrency})
+	if err != nil {
+		return nil, fmt.Errorf("weir: adaptive load concurrency: %w", err)
+	}
+	return &controllers{sizer: sizer, limiter: limiter}, nil
+}
+
+// observe feeds one load's outcome to both controllers. records counts the
+// batch's outputs; sourceRecords the source records it came from, which is
+// what the batch size counts.
+func (c *controllers) observe(tok adapt.Token, records, sourceRecords int, d time.Duration, err error) {
+	c.limiter.Release(tok, err != nil)
+	if err != nil || records == 0 {
+		return
+	}
+	// The sizer models cost per source record: that is what BatchSize
+	// controls, whatever the transform does to the count.
+	size := int64(c.sizer.Observe(sourceRecords, d))
+	if c.batchSize.Swap(size) != size {
+		// A new size changes every load's round trip: the limiter must
+		// not read that as the database slowing down.
+		c.limiter.Reset()
+	}
 }

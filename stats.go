@@ -50,6 +50,9 @@ type Stats struct {
 	Elapsed                  time.Duration
 	Running                  bool
 	Extract, Transform, Load StageStats
+	// BatchSize and LoadLimit are the adaptive controllers' current
+	// choices (see [Config.Adaptive]); 0 when the run is not adaptive.
+	BatchSize, LoadLimit int
 }
 
 // RecordsPerSec is the load rate over the run so far.
@@ -106,6 +109,7 @@ func (m *stageMetrics) snapshot() StageStats {
 }
 
 type metrics struct {
+	ctl                      *controllers // nil unless Config.Adaptive
 	start                    time.Time
 	end                      atomic.Int64 // unix nanos; 0 while running
 	extract, transform, load stageMetrics
@@ -117,6 +121,10 @@ func (m *metrics) snapshot() Stats {
 		Extract:   m.extract.snapshot(),
 		Transform: m.transform.snapshot(),
 		Load:      m.load.snapshot(),
+	}
+	if m.ctl != nil {
+		s.BatchSize = int(m.ctl.batchSize.Load())
+		s.LoadLimit = m.ctl.limiter.Limit()
 	}
 	if end := m.end.Load(); end != 0 {
 		s.Elapsed = time.Unix(0, end).Sub(m.start)
