@@ -318,8 +318,10 @@ func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, bt *batcher[E]) e
 			t0 = time.Now()
 		}
 		n, err := p.safeRead(ctx, buf)
+		var t1 time.Time
 		if !p.noTiming {
-			m.extract.busy.Add(int64(time.Since(t0)))
+			t1 = time.Now()
+			m.extract.busy.Add(int64(t1.Sub(t0)))
 		}
 		if n < 0 || n > bs {
 			m.extract.errors.Add(1)
@@ -329,7 +331,7 @@ func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, bt *batcher[E]) e
 		if n > 0 {
 			m.extract.records.Add(int64(n))
 			pos += int64(n)
-			if !bt.add(buf[:n]) {
+			if !bt.add(buf[:n], t1) {
 				return ctx.Err()
 			}
 		} else {
@@ -393,7 +395,9 @@ type batcher[E any] struct {
 }
 
 // add takes ownership of chunk. It returns false once the run is cancelled.
-func (b *batcher[E]) add(chunk []E) bool {
+// now is the reader's clock reading, reused so that closing a batch costs
+// no clock read of its own.
+func (b *batcher[E]) add(chunk []E, now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bs := int(b.bs.Load())
@@ -404,7 +408,7 @@ func (b *batcher[E]) add(chunk []E) bool {
 				bytes += int64(b.size(&chunk[i]))
 			}
 		}
-		return b.emit(chunk, bytes)
+		return b.emit(chunk, bytes, now)
 	}
 	for i := range chunk {
 		if b.cur == nil {
@@ -417,7 +421,7 @@ func (b *batcher[E]) add(chunk []E) bool {
 			b.curBytes += int64(b.size(&chunk[i]))
 		}
 		if len(b.cur) >= bs || (b.maxBytes > 0 && b.curBytes >= b.maxBytes) {
-			if !b.emitCur() {
+			if !b.emitCur(now) {
 				return false
 			}
 		}
@@ -430,21 +434,21 @@ func (b *batcher[E]) add(chunk []E) bool {
 func (b *batcher[E]) flush() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.cur) == 0 || b.emitCur()
+	return len(b.cur) == 0 || b.emitCur(time.Time{})
 }
 
 // emitCur sends the open batch. Callers hold mu.
-func (b *batcher[E]) emitCur() bool {
+func (b *batcher[E]) emitCur(now time.Time) bool {
 	b.timer.Stop()
 	items, bytes := b.cur, b.curBytes
 	b.cur, b.curBytes = nil, 0
-	return b.emit(items, bytes)
+	return b.emit(items, bytes, now)
 }
 
 // emit numbers and sends one batch. Callers hold mu, so a timer flush
 // waits while the reader is blocked on a full queue; both give up when the
 // run is cancelled.
-func (b *batcher[E]) emit(items []E, bytes int64) bool {
+func (b *batcher[E]) emit(items []E, bytes int64, now time.Time) bool {
 	select {
 	case b.out <- batch[E]{items: items, seq: b.seq, first: b.pos, n: len(items)}:
 	case <-b.ctx.Done():
@@ -455,7 +459,9 @@ func (b *batcher[E]) emit(items []E, bytes int64) bool {
 	b.m.extract.batches.Add(1)
 	b.m.extract.bytes.Add(bytes)
 	if b.timing {
-		now := time.Now()
+		if now.IsZero() {
+			now = time.Now()
+		}
 		b.m.extract.lat.Record(now.Sub(b.last))
 		b.last = now
 	}
@@ -471,7 +477,7 @@ func (b *batcher[E]) timerLoop() {
 		case <-b.timer.C:
 			b.mu.Lock()
 			if !b.closed && len(b.cur) > 0 && !time.Now().Before(b.deadline) {
-				b.emitCur()
+				b.emitCur(time.Time{})
 			}
 			b.mu.Unlock()
 		case <-b.stop:
@@ -497,23 +503,31 @@ func (b *batcher[E]) finish() {
 // it transformed; otherwise it hands batches to the load stage.
 func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E], loads chan<- batch[T], epool *pool[E], tpool *pool[T]) error {
 	conc := p.cfg.TransformConcurrency
+	var last time.Time // when this worker finished its previous batch
 	for {
 		var b batch[E]
+		var ok bool
 		select {
-		case bb, ok := <-in:
-			if !ok {
-				return nil
+		case b, ok = <-in:
+		default:
+			// The queue is empty: this worker waits, so the previous
+			// batch's end is no longer this batch's start.
+			last = time.Time{}
+			select {
+			case b, ok = <-in:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			b = bb
-		case <-ctx.Done():
-			return ctx.Err()
+		}
+		if !ok {
+			return nil
 		}
 		var out []T
 		if !p.tr.inPlace {
 			out = tpool.get(len(b.items))
 		}
-		var t0 time.Time
-		if !p.noTiming {
+		t0 := last
+		if !p.noTiming && t0.IsZero() {
 			t0 = time.Now()
 		}
 		res, err := p.safeTransform(ctx, b.items, out, conc)
@@ -538,11 +552,14 @@ func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E
 		}
 		ob := batch[T]{items: res, seq: b.seq, first: b.first, n: b.n}
 		if loads == nil {
-			if err := p.load(ctx, m, ob, tpool, t1); err != nil {
+			end, err := p.load(ctx, m, ob, tpool, t1)
+			if err != nil {
 				return err
 			}
+			last = end
 			continue
 		}
+		last = t1
 		select {
 		case loads <- ob:
 		case <-ctx.Done():
@@ -567,7 +584,7 @@ func (p *Pipeline[E, T]) loadLoop(ctx context.Context, m *metrics, loads <-chan 
 			if !ok {
 				return nil
 			}
-			if err := p.load(ctx, m, b, tpool, time.Time{}); err != nil {
+			if _, err := p.load(ctx, m, b, tpool, time.Time{}); err != nil {
 				return err
 			}
 		case <-ctx.Done():
@@ -577,22 +594,25 @@ func (p *Pipeline[E, T]) loadLoop(ctx context.Context, m *metrics, loads <-chan 
 }
 
 // load writes one batch. start is when the write begins if the caller has
-// just read the clock (zero otherwise): one clock read saved per batch.
-func (p *Pipeline[E, T]) load(ctx context.Context, m *metrics, b batch[T], tpool *pool[T], start time.Time) error {
+// just read the clock (zero otherwise): one clock read saved per batch. It
+// returns when the write ended (zero when not timing).
+func (p *Pipeline[E, T]) load(ctx context.Context, m *metrics, b batch[T], tpool *pool[T], start time.Time) (time.Time, error) {
 	ctl := m.ctl
 	var tok adapt.Token
 	if ctl != nil {
 		var err error
 		if tok, err = ctl.limiter.Acquire(ctx); err != nil {
-			return err
+			return time.Time{}, err
 		}
 		start = time.Now() // the round trip starts now, not before the wait
 	} else if !p.noTiming && start.IsZero() {
 		start = time.Now()
 	}
 	err := p.safeWrite(ctx, b.items)
+	var end time.Time
 	if !p.noTiming || ctl != nil {
-		d := time.Since(start)
+		end = time.Now()
+		d := end.Sub(start)
 		m.load.lat.Record(d)
 		if ctl != nil {
 			ctl.observe(tok, len(b.items), b.n, d, err)
@@ -600,13 +620,13 @@ func (p *Pipeline[E, T]) load(ctx context.Context, m *metrics, b batch[T], tpool
 	}
 	if err != nil {
 		m.load.errors.Add(1)
-		return p.stageErr(StageLoad, b.seq, b.first, b.n, err)
+		return end, p.stageErr(StageLoad, b.seq, b.first, b.n, err)
 	}
 	m.load.in.Add(int64(len(b.items)))
 	m.load.records.Add(int64(len(b.items)))
 	m.load.batches.Add(1)
 	tpool.put(b.items)
-	return nil
+	return end, nil
 }
 
 func (p *Pipeline[E, T]) safeWrite(ctx context.Context, items []T) (err error) {
