@@ -158,12 +158,16 @@ func (s *BatchSizer) Observe(records int, latency time.Duration) int {
 		}
 		return s.size
 	}
+	// Move one rung when the target is at least as far as the next rung
+	// (the ladder is clamped to [Min, Max], so the ends are reachable).
 	target := s.target(fixed, per)
+	up := s.clamp(int(math.Ceil(float64(s.size) * step)))
+	down := s.clamp(int(float64(s.size) / step))
 	switch {
-	case float64(target) > float64(s.size)*step:
-		s.size = s.clamp(int(math.Ceil(float64(s.size) * step)))
-	case float64(target)*step < float64(s.size):
-		s.size = s.clamp(int(float64(s.size) / step))
+	case up > s.size && target >= up:
+		s.size = up
+	case down < s.size && target <= down:
+		s.size = down
 	}
 	return s.size
 }
