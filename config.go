@@ -91,6 +91,15 @@ type Config struct {
 	// formula above holds with BatchSize and LoadConcurrency as maxima.
 	// Stats.BatchSize and Stats.LoadLimit report the current choices.
 	Adaptive bool
+
+	// Retry retries failed Source.Read and Sink.Write calls whose error is
+	// retryable (see [Pipeline.WithRetryable]). The zero value retries
+	// nothing.
+	Retry RetryPolicy
+	// OnTransformError and OnLoadError say what happens to a record that
+	// fails in that stage: [FailRun] (the default) or [Skip] to the
+	// dead-letter sink set with [Pipeline.WithDeadLetter].
+	OnTransformError, OnLoadError ErrorPolicy
 }
 
 // Defaults that apply when [Config.Adaptive] is set.
@@ -155,6 +164,15 @@ func (c Config) Validate() error {
 	}
 	if c.QueueDepth < 0 || c.QueueDepth > maxQueueDepthFactor*MaxConcurrency {
 		bad("QueueDepth must be between 0 (default) and %d, got %d", maxQueueDepthFactor*MaxConcurrency, c.QueueDepth)
+	}
+	errs = append(errs, c.Retry.validate()...)
+	for _, f := range []struct {
+		name string
+		v    ErrorPolicy
+	}{{"OnTransformError", c.OnTransformError}, {"OnLoadError", c.OnLoadError}} {
+		if f.v > Skip {
+			bad("%s must be FailRun or Skip, got %v", f.name, f.v)
+		}
 	}
 	if c.TransformConcurrency > 0 && c.BatchSize > 0 && c.TransformConcurrency > c.BatchSize {
 		bad("TransformConcurrency (%d) must not exceed BatchSize (%d): the extra goroutines would have no record to work on", c.TransformConcurrency, c.BatchSize)

@@ -2,6 +2,7 @@ package weir_test
 
 import (
 	"context"
+	"io"
 	"slices"
 	"sync"
 	"testing"
@@ -79,3 +80,5 @@ func blockingSource(n int) weir.Source[int] {
 		return 0, ctx.Err()
 	})
 }
+
+func ioEOF() error { return io.EOF }

@@ -38,6 +38,10 @@ type Pipeline[E, T any] struct {
 	cfg   Config // defaults applied
 	hooks Hooks
 	size  func(*E) int
+	dead  Sink[Failure]
+	// retryable classifies errors for Config.Retry; defaultRetryable
+	// unless WithRetryable replaced it.
+	retryable func(error) bool
 
 	noTiming bool // benchmarks only: measure the cost of timing and histograms
 	started  atomic.Bool
@@ -63,7 +67,7 @@ func New[E, T any](src Source[E], tr Transform[E, T], sink Sink[T], cfg Config) 
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	p := &Pipeline[E, T]{src: src, tr: tr, sink: sink, cfg: cfg.WithDefaults()}
+	p := &Pipeline[E, T]{src: src, tr: tr, sink: sink, cfg: cfg.WithDefaults(), retryable: defaultRetryable}
 	var probe *E
 	if _, ok := any(probe).(Sizer); ok {
 		// Asserting on *E (a pointer into the batch) allocates nothing,
@@ -90,6 +94,29 @@ func (p *Pipeline[E, T]) WithSize(size func(E) int) *Pipeline[E, T] {
 	p.mustNotBeStarted("WithSize")
 	mustFunc("WithSize", size == nil)
 	p.size = func(e *E) int { return size(*e) }
+	return p
+}
+
+// WithDeadLetter sets where records go that fail under the [Skip] policy:
+// one Write per batch of failures, from any worker (so dl must be safe for
+// concurrent use). If a dead-letter Write fails, the run fails: a record is
+// always either loaded or recorded. The run closes dl, if it is a [Closer],
+// once, after the sink. It panics if the pipeline has started.
+func (p *Pipeline[E, T]) WithDeadLetter(dl Sink[Failure]) *Pipeline[E, T] {
+	p.mustNotBeStarted("WithDeadLetter")
+	p.dead = dl
+	return p
+}
+
+// WithRetryable sets which errors [Config.Retry] retries. The default
+// retries an error only if something in its chain has a Retryable() or
+// Temporary() method that returns true (see [Transient]); connectors offer
+// classifiers for their drivers (postgres.Retryable). It panics if the
+// pipeline has started.
+func (p *Pipeline[E, T]) WithRetryable(retryable func(error) bool) *Pipeline[E, T] {
+	p.mustNotBeStarted("WithRetryable")
+	mustFunc("WithRetryable", retryable == nil)
+	p.retryable = retryable
 	return p
 }
 
@@ -129,6 +156,8 @@ func (p *Pipeline[E, T]) Run(ctx context.Context) error {
 
 	var err error
 	switch {
+	case (p.cfg.OnTransformError == Skip || p.cfg.OnLoadError == Skip) && p.dead == nil:
+		err = errors.New("weir: an error policy is Skip but there is no dead-letter sink: call WithDeadLetter")
 	case p.cfg.BatchBytes > 0 && p.size == nil:
 		err = errors.New("weir: Config.BatchBytes is set but record sizes are unknown: implement weir.Sizer on the record type or call WithSize")
 	case p.hooks.Before != nil:
@@ -156,7 +185,7 @@ func (p *Pipeline[E, T]) closeAll(ctx context.Context) error {
 	for _, c := range []struct {
 		what string
 		v    any
-	}{{"source", p.src}, {"sink", p.sink}} {
+	}{{"source", p.src}, {"sink", p.sink}, {"dead-letter sink", p.dead}} {
 		if cl, ok := c.v.(Closer); ok {
 			if err := callRecover(func() error { return cl.Close(ctx) }); err != nil {
 				errs = append(errs, &StageError{Stage: StageHook, Batch: -1, Record: -1, Err: fmt.Errorf("close %s: %w", c.what, err)})
@@ -172,6 +201,9 @@ type batch[T any] struct {
 	seq   int64 // sequence number, from 0, in extract order
 	first int64 // extract position of the first source record it came from
 	n     int   // how many source records it came from
+	// aligned: items[i] came from source record first+i (a one-to-one
+	// transform that skipped nothing), so a failing item has a position.
+	aligned bool
 }
 
 // pool is a bounded free list of batch slices. It is sized to the most
@@ -296,12 +328,7 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 	}
 	// Every record accounted for: a cheap check that the engine itself
 	// lost or doubled nothing.
-	s := m.snapshot()
-	if s.Extract.Records != s.Transform.In || s.Transform.Records != s.Load.Records {
-		return fmt.Errorf("weir: internal accounting error: extracted %d, transformed %d → %d, loaded %d",
-			s.Extract.Records, s.Transform.In, s.Transform.Records, s.Load.Records)
-	}
-	return nil
+	return m.snapshot().CheckAccounting()
 }
 
 // read is the extract stage: one goroutine calling Source.Read into pooled
@@ -310,6 +337,7 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, bt *batcher[E]) error {
 	defer bt.finish()
 	var pos int64
+	failures, failedSince := 0, time.Time{} // consecutive failed reads
 	for {
 		bs := int(bt.bs.Load())
 		buf := bt.pool.get(bs)[:bs]
@@ -337,6 +365,9 @@ func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, bt *batcher[E]) e
 		} else {
 			bt.pool.put(buf[:0])
 		}
+		if err == nil || n > 0 {
+			failures, failedSince = 0, time.Time{}
+		}
 		switch {
 		case err == io.EOF:
 			if !bt.flush() {
@@ -345,6 +376,8 @@ func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, bt *batcher[E]) e
 			return nil
 		case err != nil && ctx.Err() != nil:
 			return ctx.Err() // the source saw the run being cancelled
+		case err != nil && p.retryRead(ctx, m, err, &failures, &failedSince):
+			continue
 		case err != nil:
 			m.extract.errors.Add(1)
 			return &StageError{Stage: StageExtract, Batch: -1, First: pos, Record: -1, Err: err}
@@ -352,6 +385,22 @@ func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, bt *batcher[E]) e
 			return ctx.Err()
 		}
 	}
+}
+
+// retryRead decides whether a failed Read is tried again and, if so, waits
+// the backoff. Sources must allow a Read after a failed one (the keyset
+// sources of package connect re-fetch their page).
+func (p *Pipeline[E, T]) retryRead(ctx context.Context, m *metrics, err error, failures *int, since *time.Time) bool {
+	*failures++
+	if since.IsZero() {
+		*since = time.Now()
+	}
+	r := p.retrier()
+	if *failures >= p.cfg.Retry.MaxAttempts || !r.retryable(err) || !r.wait(ctx, *failures, *since) {
+		return false
+	}
+	m.extract.retries.Add(1)
+	return true
 }
 
 func (p *Pipeline[E, T]) safeRead(ctx context.Context, buf []E) (n int, err error) {
@@ -502,7 +551,10 @@ func (b *batcher[E]) finish() {
 // work is one transform worker. With LoadConcurrency 0 it also loads what
 // it transformed; otherwise it hands batches to the load stage.
 func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E], loads chan<- batch[T], epool *pool[E], tpool *pool[T]) error {
-	conc := p.cfg.TransformConcurrency
+	opts := applyOpts{conc: p.cfg.TransformConcurrency}
+	if p.cfg.OnTransformError == Skip {
+		opts.skip = &skipper{}
+	}
 	var last time.Time // when this worker finished its previous batch
 	for {
 		var b batch[E]
@@ -530,16 +582,41 @@ func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E
 		if !p.noTiming && t0.IsZero() {
 			t0 = time.Now()
 		}
-		res, err := p.safeTransform(ctx, b.items, out, conc)
+		if opts.skip != nil {
+			opts.skip.reset()
+		}
+		res, err := p.safeTransform(ctx, b.items, out, opts)
 		var t1 time.Time
 		if !p.noTiming {
 			t1 = time.Now()
 			m.transform.lat.Record(t1.Sub(t0))
 		}
 		m.transform.in.Add(int64(len(b.items)))
+		if err != nil && opts.skip != nil && ctx.Err() == nil {
+			// A failure the transform could not pin on one record (a
+			// MapBatch error, a panic outside the per-record calls): under
+			// Skip the whole batch goes to the dead-letter sink.
+			for i := range b.items {
+				opts.skip.add(b.items[i], i, err)
+			}
+			res, err = out[:0], nil
+		}
 		if err != nil {
 			m.transform.errors.Add(1)
 			return p.stageErr(StageTransform, b.seq, b.first, b.n, err)
+		}
+		if opts.skip != nil && len(opts.skip.failed) > 0 {
+			fails := make([]Failure, len(opts.skip.failed))
+			for i, f := range opts.skip.failed {
+				pos := int64(-1)
+				if f.index >= 0 && f.index < b.n {
+					pos = b.first + int64(f.index)
+				}
+				fails[i] = Failure{Stage: "transform", Item: f.item, Error: f.err.Error(), Attempts: 1, Position: pos, Batch: b.seq}
+			}
+			if err := p.deadLetter(ctx, &m.transform, StageTransform, b.seq, b.first, b.n, fails); err != nil {
+				return err
+			}
 		}
 		m.transform.records.Add(int64(len(res)))
 		m.transform.batches.Add(1)
@@ -550,7 +627,8 @@ func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E
 			tpool.put(res)
 			continue
 		}
-		ob := batch[T]{items: res, seq: b.seq, first: b.first, n: b.n}
+		ob := batch[T]{items: res, seq: b.seq, first: b.first, n: b.n,
+			aligned: p.tr.oneToOne && (opts.skip == nil || len(opts.skip.failed) == 0)}
 		if loads == nil {
 			end, err := p.load(ctx, m, ob, tpool, t1)
 			if err != nil {
@@ -568,13 +646,13 @@ func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E
 	}
 }
 
-func (p *Pipeline[E, T]) safeTransform(ctx context.Context, in []E, out []T, conc int) (res []T, err error) {
+func (p *Pipeline[E, T]) safeTransform(ctx context.Context, in []E, out []T, o applyOpts) (res []T, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
-	return p.tr.apply(ctx, in, out, conc)
+	return p.tr.apply(ctx, in, out, o)
 }
 
 func (p *Pipeline[E, T]) loadLoop(ctx context.Context, m *metrics, loads <-chan batch[T], tpool *pool[T]) error {
@@ -608,25 +686,98 @@ func (p *Pipeline[E, T]) load(ctx context.Context, m *metrics, b batch[T], tpool
 	} else if !p.noTiming && start.IsZero() {
 		start = time.Now()
 	}
-	err := p.safeWrite(ctx, b.items)
+	attempts, err := p.write(ctx, m, b.items)
 	var end time.Time
 	if !p.noTiming || ctl != nil {
 		end = time.Now()
 		d := end.Sub(start)
 		m.load.lat.Record(d)
 		if ctl != nil {
-			ctl.observe(tok, len(b.items), b.n, d, err)
+			// A retried write's time is mostly backoff: it says nothing
+			// about the cost of a batch.
+			observed := d
+			if attempts > 1 {
+				observed = 0
+			}
+			ctl.observe(tok, len(b.items), b.n, observed, err)
 		}
 	}
-	if err != nil {
+	m.load.in.Add(int64(len(b.items)))
+	switch {
+	case err == nil:
+		m.load.records.Add(int64(len(b.items)))
+	case p.cfg.OnLoadError == Skip && ctx.Err() == nil:
+		if err := p.bisect(ctx, m, b, b.items, 0, attempts, err); err != nil {
+			return end, err
+		}
+	default:
 		m.load.errors.Add(1)
+		if attempts > 1 {
+			err = fmt.Errorf("after %d attempts: %w", attempts, err)
+		}
 		return end, p.stageErr(StageLoad, b.seq, b.first, b.n, err)
 	}
-	m.load.in.Add(int64(len(b.items)))
-	m.load.records.Add(int64(len(b.items)))
 	m.load.batches.Add(1)
 	tpool.put(b.items)
 	return end, nil
+}
+
+// write calls Sink.Write with the retry policy; it returns the attempts made.
+func (p *Pipeline[E, T]) write(ctx context.Context, m *metrics, items []T) (int, error) {
+	if p.cfg.Retry.MaxAttempts <= 1 {
+		return 1, p.safeWrite(ctx, items)
+	}
+	attempts, err := p.retrier().do(ctx, func() error { return p.safeWrite(ctx, items) })
+	m.load.retries.Add(int64(attempts - 1))
+	return attempts, err
+}
+
+func (p *Pipeline[E, T]) retrier() retrier {
+	return retrier{policy: p.cfg.Retry, retryable: p.retryable}
+}
+
+// bisect isolates the records of items (at offset off in batch b) that a
+// write refuses: it writes each half on its own, recursively, and
+// dead-letters the single records that still fail. Rounds: log2(len).
+func (p *Pipeline[E, T]) bisect(ctx context.Context, m *metrics, b batch[T], items []T, off, attempts int, cause error) error {
+	if len(items) == 1 {
+		pos := int64(-1)
+		if b.aligned {
+			pos = b.first + int64(off)
+		}
+		f := Failure{Stage: "load", Item: items[0], Error: cause.Error(), Attempts: attempts, Position: pos, Batch: b.seq}
+		return p.deadLetter(ctx, &m.load, StageLoad, b.seq, b.first, b.n, []Failure{f})
+	}
+	mid := len(items) / 2
+	for _, h := range []struct {
+		items []T
+		off   int
+	}{{items[:mid], off}, {items[mid:], off + mid}} {
+		n, err := p.write(ctx, m, h.items)
+		switch {
+		case err == nil:
+			m.load.records.Add(int64(len(h.items)))
+		case ctx.Err() != nil:
+			return p.stageErr(StageLoad, b.seq, b.first, b.n, err)
+		default:
+			if err := p.bisect(ctx, m, b, h.items, h.off, n, err); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deadLetter hands failures to the dead-letter sink. If that fails too, the
+// run fails: a record must be either loaded or recorded as failed.
+func (p *Pipeline[E, T]) deadLetter(ctx context.Context, sm *stageMetrics, st Stage, seq, first int64, n int, fails []Failure) error {
+	err := callRecover(func() error { return p.dead.Write(ctx, fails) })
+	if err != nil {
+		sm.errors.Add(1)
+		return p.stageErr(st, seq, first, n, fmt.Errorf("dead-letter %d records: %w", len(fails), err))
+	}
+	sm.deadLettered.Add(int64(len(fails)))
+	return nil
 }
 
 func (p *Pipeline[E, T]) safeWrite(ctx context.Context, items []T) (err error) {

@@ -1,6 +1,7 @@
 package weir
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -20,8 +21,13 @@ type StageStats struct {
 	// Bytes is the size of the records read, for the extract stage when
 	// record sizes are known; 0 otherwise.
 	Bytes int64
-	// Errors counts failed calls (0 or 1 today: the first error ends a run).
+	// Errors counts failures that ended the run (0 or 1).
 	Errors int64
+	// DeadLettered counts records this stage handed to the dead-letter
+	// sink under the Skip policy.
+	DeadLettered int64
+	// Retries counts calls tried again under the retry policy.
+	Retries int64
 	// Busy is the time spent inside user code for this stage (Source.Read,
 	// the transform, Sink.Write), summed over its goroutines.
 	Busy time.Duration
@@ -55,6 +61,34 @@ type Stats struct {
 	BatchSize, LoadLimit int
 }
 
+// Filtered counts source records that a transform dropped on purpose:
+// records in, minus those dead-lettered, minus records out. It is exact for
+// one-to-one transforms and filters; a FlatMap that multiplies records
+// makes it meaningless (it may go negative).
+func (s Stats) Filtered() int64 {
+	return s.Transform.In - s.Transform.DeadLettered - s.Transform.Records
+}
+
+// DeadLettered counts the records handed to the dead-letter sink, in all
+// stages.
+func (s Stats) DeadLettered() int64 { return s.Transform.DeadLettered + s.Load.DeadLettered }
+
+// CheckAccounting verifies that every record is accounted for: each
+// extracted record reached the transform, and each transformed record was
+// either loaded or dead-lettered. For transforms that do not multiply
+// records this is the invariant extracted = loaded + dead-lettered +
+// filtered. [Pipeline.Run] checks it at the end of every successful run.
+func (s Stats) CheckAccounting() error {
+	switch {
+	case s.Extract.Records != s.Transform.In:
+		return fmt.Errorf("weir: accounting: %d records extracted but %d reached the transform", s.Extract.Records, s.Transform.In)
+	case s.Transform.Records != s.Load.Records+s.Load.DeadLettered:
+		return fmt.Errorf("weir: accounting: %d records transformed but %d loaded + %d dead-lettered",
+			s.Transform.Records, s.Load.Records, s.Load.DeadLettered)
+	}
+	return nil
+}
+
 // RecordsPerSec is the load rate over the run so far.
 func (s Stats) RecordsPerSec() float64 {
 	if s.Elapsed <= 0 {
@@ -82,6 +116,7 @@ func (s Stats) Bottleneck() Stage {
 // stageMetrics is the live, atomically updated form of StageStats.
 type stageMetrics struct {
 	in, records, batches, bytes, errors atomic.Int64
+	deadLettered, retries               atomic.Int64
 	// busy is time in user code, in nanoseconds. Only the extract stage
 	// keeps it apart; for transform and load, busy time is the sum of the
 	// per-batch latencies, which saves an atomic add per batch.
@@ -93,14 +128,16 @@ type stageMetrics struct {
 
 func (m *stageMetrics) snapshot() StageStats {
 	s := StageStats{
-		In:         m.in.Load(),
-		Records:    m.records.Load(),
-		Batches:    m.batches.Load(),
-		Bytes:      m.bytes.Load(),
-		Errors:     m.errors.Load(),
-		Busy:       time.Duration(m.busy.Load()),
-		Goroutines: m.goroutines,
-		Latency:    m.lat.Snapshot(),
+		In:           m.in.Load(),
+		Records:      m.records.Load(),
+		Batches:      m.batches.Load(),
+		Bytes:        m.bytes.Load(),
+		Errors:       m.errors.Load(),
+		DeadLettered: m.deadLettered.Load(),
+		Retries:      m.retries.Load(),
+		Busy:         time.Duration(m.busy.Load()),
+		Goroutines:   m.goroutines,
+		Latency:      m.lat.Snapshot(),
 	}
 	if m.latIsBusy {
 		s.Busy = m.lat.Sum()
