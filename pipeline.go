@@ -39,6 +39,9 @@ type Pipeline[E, T any] struct {
 	hooks Hooks
 	size  func(*E) int
 	dead  Sink[Failure]
+	store CheckpointStore
+	job   string
+	ck    *checkpointer // this run's ack tracker, when checkpointing
 	// retryable classifies errors for Config.Retry; defaultRetryable
 	// unless WithRetryable replaced it.
 	retryable func(error) bool
@@ -108,6 +111,25 @@ func (p *Pipeline[E, T]) WithDeadLetter(dl Sink[Failure]) *Pipeline[E, T] {
 	return p
 }
 
+// WithCheckpoint makes the run resumable. Before the first read, the run
+// loads job's position from store and seeks the source there (the source
+// must implement [Positioner]); while it runs, it saves the position below
+// which every batch is finished (loaded, filtered or dead-lettered) — a
+// contiguous prefix, whatever order batches finish in. It saves once more
+// when the run ends, also after a failure or cancellation, so rerunning the
+// same job continues where the last run stopped. Batches finished after the
+// prefix are loaded again on resume: pair checkpoints with an idempotent
+// sink (an upsert) for exactly-once effect. It panics if the pipeline has
+// started.
+func (p *Pipeline[E, T]) WithCheckpoint(store CheckpointStore, job string) *Pipeline[E, T] {
+	p.mustNotBeStarted("WithCheckpoint")
+	if store == nil || job == "" {
+		panic("weir: WithCheckpoint needs a store and a job name")
+	}
+	p.store, p.job = store, job
+	return p
+}
+
 // WithRetryable sets which errors [Config.Retry] retries. The default
 // retries an error only if something in its chain has a Retryable() or
 // Temporary() method that returns true (see [Transient]); connectors offer
@@ -165,8 +187,17 @@ func (p *Pipeline[E, T]) Run(ctx context.Context) error {
 			err = &StageError{Stage: StageHook, Batch: -1, Record: -1, Err: fmt.Errorf("before hook: %w", herr)}
 		}
 	}
+	if err == nil && p.store != nil {
+		m.resumedFrom, err = resume(ctx, p.src, p.store, p.job)
+		p.ck = newCheckpointer(p.store, p.job)
+		m.ck = p.ck
+	}
 	if err == nil {
 		err = p.stages(ctx, m)
+	}
+	if p.ck != nil {
+		// The final save: after a failure too, the prefix is exact.
+		err = errors.Join(err, p.ck.save(context.WithoutCancel(ctx)))
 	}
 	err = errors.Join(err, p.closeAll(context.WithoutCancel(ctx)))
 	m.end.Store(time.Now().UnixNano())
@@ -204,6 +235,10 @@ type batch[T any] struct {
 	// aligned: items[i] came from source record first+i (a one-to-one
 	// transform that skipped nothing), so a failing item has a position.
 	aligned bool
+	// pos is the source position after the batch's last record, when the
+	// batch ends where a Read ended (nil otherwise, or when not
+	// checkpointing).
+	pos []byte
 }
 
 // pool is a bounded free list of batch slices. It is sized to the most
@@ -298,6 +333,15 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 	var wg, workers sync.WaitGroup
 	wg.Go(func() { fail(p.read(ctx, m, bt)) })
 	wg.Go(bt.timerLoop)
+	stopCk := make(chan struct{})
+	var ckLoop sync.WaitGroup
+	if p.ck != nil {
+		ckLoop.Go(func() { fail(p.ck.loop(ctx, stopCk)) })
+	}
+	defer func() {
+		close(stopCk)
+		ckLoop.Wait()
+	}()
 	for range cfg.Workers {
 		workers.Go(func() { fail(p.work(ctx, m, batches, loads, epool, tpool)) })
 	}
@@ -359,7 +403,15 @@ func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, bt *batcher[E]) e
 		if n > 0 {
 			m.extract.records.Add(int64(n))
 			pos += int64(n)
-			if !bt.add(buf[:n], t1) {
+			var spos []byte
+			if p.ck != nil {
+				var perr error
+				if spos, perr = p.src.(Positioner).Position(); perr != nil {
+					m.extract.errors.Add(1)
+					return &StageError{Stage: StageExtract, Batch: -1, First: pos, Record: -1, Err: fmt.Errorf("source position: %w", perr)}
+				}
+			}
+			if !bt.add(buf[:n], t1, spos) {
 				return ctx.Err()
 			}
 		} else {
@@ -437,6 +489,7 @@ type batcher[E any] struct {
 	mu       sync.Mutex
 	cur      []E
 	curBytes int64
+	curPos   []byte    // source position if cur ends where a Read ended
 	deadline time.Time // when the open batch must close
 	seq, pos int64
 	last     time.Time // when the previous batch closed (extract latency)
@@ -446,7 +499,7 @@ type batcher[E any] struct {
 // add takes ownership of chunk. It returns false once the run is cancelled.
 // now is the reader's clock reading, reused so that closing a batch costs
 // no clock read of its own.
-func (b *batcher[E]) add(chunk []E, now time.Time) bool {
+func (b *batcher[E]) add(chunk []E, now time.Time, pos []byte) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bs := int(b.bs.Load())
@@ -457,7 +510,7 @@ func (b *batcher[E]) add(chunk []E, now time.Time) bool {
 				bytes += int64(b.size(&chunk[i]))
 			}
 		}
-		return b.emit(chunk, bytes, now)
+		return b.emit(chunk, bytes, now, pos)
 	}
 	for i := range chunk {
 		if b.cur == nil {
@@ -466,6 +519,10 @@ func (b *batcher[E]) add(chunk []E, now time.Time) bool {
 			b.timer.Reset(b.interval)
 		}
 		b.cur = append(b.cur, chunk[i])
+		b.curPos = nil
+		if i == len(chunk)-1 {
+			b.curPos = pos // the open batch ends where this Read ended
+		}
 		if b.size != nil {
 			b.curBytes += int64(b.size(&chunk[i]))
 		}
@@ -489,17 +546,17 @@ func (b *batcher[E]) flush() bool {
 // emitCur sends the open batch. Callers hold mu.
 func (b *batcher[E]) emitCur(now time.Time) bool {
 	b.timer.Stop()
-	items, bytes := b.cur, b.curBytes
-	b.cur, b.curBytes = nil, 0
-	return b.emit(items, bytes, now)
+	items, bytes, pos := b.cur, b.curBytes, b.curPos
+	b.cur, b.curBytes, b.curPos = nil, 0, nil
+	return b.emit(items, bytes, now, pos)
 }
 
 // emit numbers and sends one batch. Callers hold mu, so a timer flush
 // waits while the reader is blocked on a full queue; both give up when the
 // run is cancelled.
-func (b *batcher[E]) emit(items []E, bytes int64, now time.Time) bool {
+func (b *batcher[E]) emit(items []E, bytes int64, now time.Time, pos []byte) bool {
 	select {
-	case b.out <- batch[E]{items: items, seq: b.seq, first: b.pos, n: len(items)}:
+	case b.out <- batch[E]{items: items, seq: b.seq, first: b.pos, n: len(items), pos: pos}:
 	case <-b.ctx.Done():
 		return false
 	}
@@ -625,9 +682,12 @@ func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E
 		}
 		if len(res) == 0 {
 			tpool.put(res)
+			if p.ck != nil {
+				p.ck.finish(b.seq, b.pos)
+			}
 			continue
 		}
-		ob := batch[T]{items: res, seq: b.seq, first: b.first, n: b.n,
+		ob := batch[T]{items: res, seq: b.seq, first: b.first, n: b.n, pos: b.pos,
 			aligned: p.tr.oneToOne && (opts.skip == nil || len(opts.skip.failed) == 0)}
 		if loads == nil {
 			end, err := p.load(ctx, m, ob, tpool, t1)
@@ -718,6 +778,9 @@ func (p *Pipeline[E, T]) load(ctx context.Context, m *metrics, b batch[T], tpool
 		return end, p.stageErr(StageLoad, b.seq, b.first, b.n, err)
 	}
 	m.load.batches.Add(1)
+	if p.ck != nil {
+		p.ck.finish(b.seq, b.pos)
+	}
 	tpool.put(b.items)
 	return end, nil
 }

@@ -59,6 +59,10 @@ type Stats struct {
 	// BatchSize and LoadLimit are the adaptive controllers' current
 	// choices (see [Config.Adaptive]); 0 when the run is not adaptive.
 	BatchSize, LoadLimit int
+	// ResumedFrom is the checkpoint the run started from, and Checkpoint
+	// the position below which every batch is finished (see
+	// [Pipeline.WithCheckpoint]); nil when not checkpointing.
+	ResumedFrom, Checkpoint []byte
 }
 
 // Filtered counts source records that a transform dropped on purpose:
@@ -146,7 +150,9 @@ func (m *stageMetrics) snapshot() StageStats {
 }
 
 type metrics struct {
-	ctl                      *controllers // nil unless Config.Adaptive
+	ctl                      *controllers  // nil unless Config.Adaptive
+	ck                       *checkpointer // nil unless checkpointing
+	resumedFrom              []byte
 	start                    time.Time
 	end                      atomic.Int64 // unix nanos; 0 while running
 	extract, transform, load stageMetrics
@@ -158,6 +164,10 @@ func (m *metrics) snapshot() Stats {
 		Extract:   m.extract.snapshot(),
 		Transform: m.transform.snapshot(),
 		Load:      m.load.snapshot(),
+	}
+	s.ResumedFrom = m.resumedFrom
+	if m.ck != nil {
+		s.Checkpoint = m.ck.committedPos()
 	}
 	if m.ctl != nil {
 		s.BatchSize = int(m.ctl.batchSize.Load())
