@@ -174,8 +174,10 @@ func (c Config) Validate() error {
 			bad("%s must be FailRun or Skip, got %v", f.name, f.v)
 		}
 	}
-	if c.TransformConcurrency > 0 && c.BatchSize > 0 && c.TransformConcurrency > c.BatchSize {
-		bad("TransformConcurrency (%d) must not exceed BatchSize (%d): the extra goroutines would have no record to work on", c.TransformConcurrency, c.BatchSize)
+	// Compare with the batch size in effect: a zero BatchSize means the
+	// default (found by FuzzConfigValidate).
+	if bs := c.WithDefaults().BatchSize; c.TransformConcurrency > 0 && bs > 0 && c.TransformConcurrency > bs {
+		bad("TransformConcurrency (%d) must not exceed BatchSize (%d): the extra goroutines would have no record to work on", c.TransformConcurrency, bs)
 	}
 	return errors.Join(errs...)
 }

@@ -130,6 +130,24 @@ func (g *Generator) Read(ctx context.Context, buf []User) (int, error) {
 	return n, nil
 }
 
+// Position implements weir.Positioner: the id of the last user generated,
+// as decimal text ("0" before the first), so a run can checkpoint.
+func (g *Generator) Position() ([]byte, error) {
+	return strconv.AppendInt(nil, g.next-1, 10), nil
+}
+
+// Seek implements weir.Positioner: the next Read generates the user after
+// pos, the text Position returned. A position at or past the last user
+// leaves nothing to read.
+func (g *Generator) Seek(pos []byte) error {
+	id, err := strconv.ParseInt(string(pos), 10, 64)
+	if err != nil || id < 0 {
+		return fmt.Errorf("users: Generator.Seek: position %q is not a user id", pos)
+	}
+	g.next = id + 1
+	return nil
+}
+
 // rng is the per-user random stream and a scratch buffer for text. Its
 // zero value is ready; fill reseeds it for every user.
 type rng struct {

@@ -912,3 +912,29 @@ func TestDecodeJSONTransform(t *testing.T) {
 		t.Errorf("loaded ids %v before the bad document, want [9001 2]", got)
 	}
 }
+
+func TestGeneratorPositionAndSeek(t *testing.T) {
+	g, err := users.NewGenerator(10, users.GenOptions{Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]users.User, 4)
+	if n, err := g.Read(context.Background(), buf); n != 4 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	pos, err := g.Position()
+	if err != nil || string(pos) != "4" {
+		t.Fatalf("Position = %q, %v; want \"4\"", pos, err)
+	}
+	h, _ := users.NewGenerator(10, users.GenOptions{Seed: 3})
+	if err := h.Seek(pos); err != nil {
+		t.Fatal(err)
+	}
+	n, err := h.Read(context.Background(), buf)
+	if n != 4 || err != nil || buf[0].ID != 5 || buf[0].Email != users.Generate(5, users.GenOptions{Seed: 3}).Email {
+		t.Fatalf("after Seek(4): Read = %d, %v, first id %d", n, err, buf[0].ID)
+	}
+	if err := h.Seek([]byte("x")); err == nil {
+		t.Errorf("Seek(x) succeeded")
+	}
+}
