@@ -899,16 +899,21 @@ func newControllers(cfg Config) (*controllers, error) {
 // batch's outputs; sourceRecords the source records it came from, which is
 // what the batch size counts.
 func (c *controllers) observe(tok adapt.Token, records, sourceRecords int, d time.Duration, err error) {
-	c.limiter.Release(tok, err != nil)
-	if err != nil || records == 0 {
+	// The limiter judges round trips at one common batch size, scaled by
+	// the sizer's cost model, so a batch-size change does not read as the
+	// database slowing down (or speeding up).
+	scale := 1.0
+	if fixed, per, ok := c.sizer.Model(); ok && sourceRecords > 0 {
+		ref := float64(c.batchSize.Load())
+		if cost := float64(fixed) + float64(per)*float64(sourceRecords); cost > 0 {
+			scale = (float64(fixed) + float64(per)*ref) / cost
+		}
+	}
+	c.limiter.ReleaseScaled(tok, err != nil, scale)
+	if err != nil || records == 0 || d == 0 {
 		return
 	}
 	// The sizer models cost per source record: that is what BatchSize
 	// controls, whatever the transform does to the count.
-	size := int64(c.sizer.Observe(sourceRecords, d))
-	if c.batchSize.Swap(size) != size {
-		// A new size changes every load's round trip: the limiter must
-		// not read that as the database slowing down.
-		c.limiter.Reset()
-	}
+	c.batchSize.Store(int64(c.sizer.Observe(sourceRecords, d)))
 }

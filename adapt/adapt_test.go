@@ -2,6 +2,7 @@ package adapt
 
 import (
 	"container/heap"
+	"math/rand/v2"
 	"context"
 	"errors"
 	"math"
@@ -164,6 +165,29 @@ func TestLimiterFindsTheDatabasesConcurrency(t *testing.T) {
 	}
 	if lo < 3 || hi > 5 || hi-lo > 1 {
 		t.Errorf("steady-state limit in [%d, %d], want within one step of the database's 4", lo, hi)
+	}
+}
+
+// TestLimiterToleratesNoise: timer noise of ±15% on every write (what a
+// loaded machine shows) must neither collapse the limit nor let it run away.
+func TestLimiterToleratesNoise(t *testing.T) {
+	lat := ioLatency(time.Millisecond, 2*time.Microsecond, 4)
+	noise := rand.New(rand.NewPCG(1, 2))
+	limits := simulate(t, LimitConfig{Max: 16}, 6000, func(inflight int) time.Duration {
+		d := float64(lat(4096, inflight))
+		return time.Duration(d * (0.85 + 0.3*noise.Float64()))
+	}, nil)
+	var sum, below3 int
+	tail := limits[2000:]
+	for _, v := range tail {
+		sum += v
+		if v < 3 {
+			below3++
+		}
+	}
+	mean := float64(sum) / float64(len(tail))
+	if mean < 3.5 || mean > 6.5 || below3 > len(tail)/10 {
+		t.Errorf("with noisy latency the limit averaged %.1f and sat below 3 for %d of %d loads; want about 4-6", mean, below3, len(tail))
 	}
 }
 

@@ -21,7 +21,7 @@ type LimitConfig struct {
 	// Tolerance is how far above its baseline a window's mean round trip
 	// may be before it counts as rising: 0.2 means 20%. The baseline is
 	// the lowest window mean seen (since the last [Limiter.Reset]), drifting
-	// up 1% per window so a database that got slower for good is learnt.
+	// up 0.1% per window, and reset by any window at limit 1.
 	// Default 0.2.
 	Tolerance float64
 	// Now is the clock; nil means time.Now. Tests pass a fake one.
@@ -32,7 +32,7 @@ type LimitConfig struct {
 const (
 	DefaultMaxLimit  = 16
 	DefaultDecrease  = 0.9
-	DefaultTolerance = 0.1
+	DefaultTolerance = 0.2
 )
 
 func (c LimitConfig) withDefaults() LimitConfig {
@@ -76,15 +76,16 @@ func (c LimitConfig) Validate() error {
 // adaptive request concurrency does:
 //
 //   - It adjusts at most once per window, a window being at least one
-//     moving-average round-trip time (RTT) long.
+//     moving-average round-trip time (RTT) long and holding at least
+//     max(limit, 4) judged loads, so one slow write is not a trend.
 //   - It judges a window by the loads that started in it with the limit
 //     reached: those measure what the current limit does to the database.
 //   - It adds 1 only if such loads exist (more concurrency was wanted), no
 //     load failed, and their mean RTT stayed within Tolerance of the
 //     baseline RTT.
-//   - It multiplies the limit by Decrease when a load failed or their mean
-//     RTT rose above the baseline by more than Tolerance: the extra loads
-//     only queued inside the database.
+//   - It multiplies the limit by Decrease when a load failed, or when their
+//     mean RTT rose above the baseline by more than Tolerance in two
+//     windows running: the extra loads only queued inside the database.
 //   - The limit stays within [1, Max].
 //
 // Vector compares a window's RTT with a moving average plus deviations; on
@@ -111,7 +112,13 @@ type Limiter struct {
 	allSum   float64 // RTTs of every load started in this window
 	allN     int
 	failed   bool
+	rising   int // consecutive windows whose RTT rose
 }
+
+// minWindowLoads is the fewest judged loads a window needs: on a machine
+// with noisy timers, the mean of one or two writes swings by more than the
+// tolerance.
+const minWindowLoads = 4
 
 // ewma weight of a window's mean RTT in the moving average.
 const alpha = 0.3
@@ -171,12 +178,18 @@ func (l *Limiter) tryAcquire() (Token, bool, <-chan struct{}) {
 
 // Release frees the slot of tok and records whether its load failed. The
 // round trip is measured from Acquire's return.
-func (l *Limiter) Release(tok Token, failed bool) {
+func (l *Limiter) Release(tok Token, failed bool) { l.ReleaseScaled(tok, failed, 1) }
+
+// ReleaseScaled is Release for loads of varying size: the round trip is
+// multiplied by scale before it is judged, so that a caller can bring every
+// load to a common size (the engine scales by its batch-cost model) and a
+// bigger batch is not mistaken for a slower database.
+func (l *Limiter) ReleaseScaled(tok Token, failed bool, scale float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.inflight--
 	now := l.cfg.Now()
-	rtt := float64(now.Sub(tok.start))
+	rtt := float64(now.Sub(tok.start)) * scale
 	l.failed = l.failed || failed
 	if tok.gen == l.gen {
 		l.allSum += rtt
@@ -189,7 +202,11 @@ func (l *Limiter) Release(tok Token, failed bool) {
 	if l.avg == 0 {
 		l.avg = rtt
 	}
-	if now.Sub(l.winStart) >= time.Duration(l.avg) && (l.allN > 0 || l.failed) {
+	judged := l.winN
+	if judged == 0 {
+		judged = l.allN
+	}
+	if now.Sub(l.winStart) >= time.Duration(l.avg) && (judged >= max(l.limit, minWindowLoads) || l.failed) {
 		l.adjust(now)
 	}
 	close(l.wake)
@@ -203,28 +220,30 @@ func (l *Limiter) adjust(now time.Time) {
 		mean = l.allSum / float64(max(l.allN, 1))
 	}
 	if l.allN > 0 {
-		if l.base == 0 || mean < l.base {
+		// With one load in flight the RTT is the database's own speed,
+		// not congestion: it resets the baseline (a database that got
+		// slower for good is learnt here).
+		if l.base == 0 || mean < l.base || l.limit == 1 {
 			l.base = mean
 		}
 		l.avg = (1-alpha)*l.avg + alpha*mean
 	}
 	rising := l.allN > 0 && mean > l.base*(1+l.cfg.Tolerance)
+	if rising {
+		l.rising++
+	} else {
+		l.rising = 0
+	}
 	switch {
-	case l.failed || rising:
+	case l.failed || l.rising >= 2:
 		l.limit = max(1, int(math.Floor(float64(l.limit)*l.cfg.Decrease)))
-	case atLimit && l.limit < l.cfg.Max:
+		l.rising = 0
+	case atLimit && !rising && l.limit < l.cfg.Max:
 		l.limit++
 	}
-	l.base *= 1.01
+	l.base *= 1.001
 	l.gen++
 	l.winStart = now
 	l.winSum, l.winN, l.allSum, l.allN, l.failed = 0, 0, 0, 0, false
 }
 
-// Reset forgets the baseline RTT, for when the work per load changes (a
-// new batch size): the next windows set a new one. The limit is kept.
-func (l *Limiter) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.base = 0
-}

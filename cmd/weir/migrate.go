@@ -40,6 +40,7 @@ type migrateFlags struct {
 	loadConcurrency int
 	verify          bool
 	truncate        bool
+	resume          bool
 	progress        string
 }
 
@@ -61,6 +62,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite always loads one at a time)")
 	fs.BoolVar(&f.verify, "verify", false, "load nothing: count the rows in the target and compare them with what the source should produce")
 	fs.BoolVar(&f.truncate, "truncate", false, "empty the 15 tables before loading (otherwise a target that already holds users is refused)")
+	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same job stopped (a checkpoint kept in the target), loading idempotently so nothing is doubled; with no checkpoint yet, start from the beginning")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, or off")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -78,8 +80,10 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 		return f, usagef("--blob-size must be >= 0, got %d", f.blobSize)
 	case !slices.Contains([]string{"auto", "bar", "log", "off"}, f.progress):
 		return f, usagef("--progress must be auto, bar, log or off, got %q", f.progress)
-	case f.verify && f.truncate:
-		return f, usagef("--verify and --truncate do not go together")
+	case f.verify && (f.truncate || f.resume):
+		return f, usagef("--verify loads nothing: it does not go with --truncate or --resume")
+	case f.truncate && f.resume:
+		return f, usagef("--truncate starts over and --resume continues: pick one")
 	}
 	return f, nil
 }
@@ -94,6 +98,13 @@ func (f migrateFlags) config(t target) (weir.Config, error) {
 		}
 		cfg.LoadConcurrency = max
 	}
+	if t.Retryable() != nil {
+		// A restarted server or a dropped connection costs a retry, not
+		// the run. A batch is one transaction, so a retried batch either
+		// committed before (and the key constraints refuse it loudly) or
+		// did not; with --resume the load is idempotent anyway.
+		cfg.Retry = weir.RetryPolicy{MaxAttempts: 10, InitialBackoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxElapsed: 2 * time.Minute}
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, &usageError{err}
 	}
@@ -102,9 +113,10 @@ func (f migrateFlags) config(t target) (weir.Config, error) {
 
 // jobSource is where the documents come from.
 type jobSource struct {
-	src      weir.Source[users.User]
-	desc     string
-	total int64 // users expected, or -1 when unknown
+	src   weir.Source[users.User]
+	desc  string
+	job   string // the checkpoint's name: what identifies the data set
+	total int64  // users expected, or -1 when unknown
 	// expected counts the rows the source should make per table; nil when
 	// that would mean reading the source again.
 	expected func(ctx context.Context) (map[string]int64, error)
@@ -125,6 +137,7 @@ func openSource(ctx context.Context, f migrateFlags) (*jobSource, error) {
 		return &jobSource{
 			src:      g,
 			desc:     fmt.Sprintf("gen (%d users, seed %d, %d-byte blobs)", n, f.seed, f.blobSize),
+			job:      fmt.Sprintf("migrate gen seed=%d blob=%d", f.seed, f.blobSize),
 			total:    n,
 			expected: func(context.Context) (map[string]int64, error) { return users.ExpectedRows(n), nil },
 		}, nil
@@ -137,6 +150,7 @@ func openSource(ctx context.Context, f migrateFlags) (*jobSource, error) {
 		return &jobSource{
 			src:   src,
 			desc:  f.from,
+			job:   "migrate " + f.from,
 			total: -1,
 			expected: func(ctx context.Context) (map[string]int64, error) {
 				return countRows(ctx, path)
@@ -225,22 +239,35 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if before["users"] > 0 {
+	if before["users"] > 0 && !f.resume {
 		if !f.truncate {
-			return usagef("%s already holds %d users: pass --truncate to empty its 15 tables first", tgt, before["users"])
+			return usagef("%s already holds %d users: pass --resume to continue an interrupted run, or --truncate to empty its 15 tables first", tgt, before["users"])
 		}
 		if err := tgt.Truncate(ctx); err != nil {
 			return err
 		}
 	}
 
-	sink, rows, err := tgt.Sink()
+	sink, rows, err := tgt.Sink(f.resume)
 	if err != nil {
 		return err
 	}
 	p, err := weir.New(src.src, users.Validated(), sink, cfg)
 	if err != nil {
 		return &usageError{err}
+	}
+	if r := tgt.Retryable(); r != nil {
+		p.WithRetryable(r)
+	}
+	if f.resume {
+		if _, ok := src.src.(weir.Positioner); !ok {
+			return usagef("--resume: %s cannot report positions", src.desc)
+		}
+		store, err := tgt.Checkpoints(ctx)
+		if err != nil {
+			return err
+		}
+		p.WithCheckpoint(store, src.job)
 	}
 	fmt.Fprintf(stdout, "weir migrate: %s → %s (batch %d, workers %d, load concurrency %d)\n",
 		src.desc, tgt, p.Config().BatchSize, p.Config().Workers, loaders(p.Config()))
@@ -249,15 +276,29 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	runErr := p.Run(ctx)
 	prog.stop()
 
-	report(stdout, p.Stats(), rows(), src.total)
+	st := p.Stats()
+	if st.ResumedFrom != nil {
+		fmt.Fprintf(stdout, "resumed after position %s\n", st.ResumedFrom)
+	}
+	report(stdout, st, rows(), src.total)
 	if runErr != nil {
-		return fmt.Errorf("migrate into %s: %w", tgt, runErr)
+		how := "rerun with --resume to continue where it stopped (nothing will be doubled), or with --truncate to start over"
+		if st.Checkpoint != nil {
+			how = fmt.Sprintf("checkpoint saved at position %s: rerun the same command with --resume to continue", st.Checkpoint)
+		}
+		if errors.Is(runErr, context.Canceled) {
+			return fmt.Errorf("migrate into %s: interrupted: %s", tgt, how)
+		}
+		return fmt.Errorf("migrate into %s: %w; %s", tgt, runErr, how)
 	}
 	got, err := tgt.Count(ctx)
 	if err != nil {
 		return err
 	}
-	if bad := compareCounts(rows(), got); bad != "" {
+	// On a fresh load the tables hold exactly what this run loaded; a
+	// resumed run adds to an earlier one's rows, so only the comparison
+	// with the source below applies.
+	if bad := compareCounts(rows(), got); bad != "" && !f.resume {
 		return fmt.Errorf("migrate into %s: the tables do not hold what was loaded: %s", tgt, bad)
 	}
 	if src.expected == nil {
@@ -334,7 +375,7 @@ func report(w io.Writer, st weir.Stats, rows map[string]int64, total int64) {
 	all := sum(rows)
 	fmt.Fprintf(w, "\nloaded %d users as %d rows in %.2fs: %.0f rows/s, %.0f users/s\n",
 		st.Load.Records, all, secs, float64(all)/secs, st.RecordsPerSec())
-	if total > 0 && st.Load.Records != total {
+	if total > 0 && st.Load.Records != total && st.ResumedFrom == nil {
 		fmt.Fprintf(w, "NOT DONE: %d of %d users loaded (%d extracted, %d transformed)\n",
 			st.Load.Records, total, st.Extract.Records, st.Transform.Records)
 	}

@@ -28,8 +28,14 @@ type target interface {
 	// Truncate empties the job's tables.
 	Truncate(ctx context.Context) error
 	// Sink returns the multi-table sink and a func reporting the rows it
-	// has loaded per table so far.
-	Sink() (weir.Sink[users.User], func() map[string]int64, error)
+	// has loaded per table so far. An idempotent sink skips rows whose key
+	// is already there, so replaying records after a crash doubles nothing.
+	Sink(idempotent bool) (weir.Sink[users.User], func() map[string]int64, error)
+	// Checkpoints returns a checkpoint store kept in the target itself.
+	Checkpoints(ctx context.Context) (weir.CheckpointStore, error)
+	// Retryable classifies load errors worth retrying (a dropped
+	// connection, a server restart); nil means none are.
+	Retryable() func(error) bool
 	// MaxLoadConcurrency is the most useful concurrent writers (1 for
 	// SQLite's single writer, 0 for no limit).
 	MaxLoadConcurrency() int
@@ -133,8 +139,8 @@ func (t *sqliteTarget) Truncate(ctx context.Context) error {
 	return nil
 }
 
-func (t *sqliteTarget) Sink() (weir.Sink[users.User], func() map[string]int64, error) {
-	s, err := sqlite.NewMultiSink[users.User](t.db, sqlite.MultiSinkConfig[users.User]{Splitter: users.Splitter{}})
+func (t *sqliteTarget) Sink(idempotent bool) (weir.Sink[users.User], func() map[string]int64, error) {
+	s, err := sqlite.NewMultiSink[users.User](t.db, sqlite.MultiSinkConfig[users.User]{Splitter: users.Splitter{}, IgnoreConflicts: idempotent})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -148,6 +154,12 @@ func (t *sqliteTarget) Sink() (weir.Sink[users.User], func() map[string]int64, e
 	}
 	return s, rows, nil
 }
+
+func (t *sqliteTarget) Checkpoints(ctx context.Context) (weir.CheckpointStore, error) {
+	return sqlite.NewCheckpointStore(ctx, t.db)
+}
+
+func (t *sqliteTarget) Retryable() func(error) bool { return nil }
 
 func (t *sqliteTarget) MaxLoadConcurrency() int { return 1 }
 
@@ -190,13 +202,19 @@ func (t *pgTarget) Truncate(ctx context.Context) error {
 	return nil
 }
 
-func (t *pgTarget) Sink() (weir.Sink[users.User], func() map[string]int64, error) {
-	s, err := postgres.NewMultiSink[users.User](t.pool, postgres.MultiConfig[users.User]{Splitter: users.Splitter{}})
+func (t *pgTarget) Sink(idempotent bool) (weir.Sink[users.User], func() map[string]int64, error) {
+	s, err := postgres.NewMultiSink[users.User](t.pool, postgres.MultiConfig[users.User]{Splitter: users.Splitter{}, Upsert: idempotent})
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, s.Rows, nil
 }
+
+func (t *pgTarget) Checkpoints(ctx context.Context) (weir.CheckpointStore, error) {
+	return postgres.NewCheckpointStore(ctx, t.pool)
+}
+
+func (t *pgTarget) Retryable() func(error) bool { return postgres.Retryable }
 
 func (t *pgTarget) MaxLoadConcurrency() int { return 0 }
 
