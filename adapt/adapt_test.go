@@ -2,10 +2,10 @@ package adapt
 
 import (
 	"container/heap"
-	"math/rand/v2"
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"

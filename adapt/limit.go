@@ -246,4 +246,3 @@ func (l *Limiter) adjust(now time.Time) {
 	l.winStart = now
 	l.winSum, l.winN, l.allSum, l.allN, l.failed = 0, 0, 0, 0, false
 }
-
