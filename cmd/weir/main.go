@@ -19,6 +19,7 @@ const (
 
 Usage:
   weir migrate [flags]   nested user documents → 15 tables (default: 20,000 generated users → ./weir.db)
+  weir bench [flags]     the seed's performance report, measured with weir's engine (Markdown tables)
   weir help [command]    this text, or a command's flags
 
 Run 'weir migrate -h' for the migrate flags.
@@ -49,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "migrate":
 		err = migrate(rest, stdout, stderr)
+	case "bench":
+		err = benchCmd(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		if len(rest) > 0 && rest[0] == "migrate" {
 			err = migrate([]string{"-h"}, stdout, stderr)

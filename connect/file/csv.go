@@ -130,6 +130,10 @@ func (r Record) Line() int { return r.r.line }
 // [ReadOptions.OnBadLine], which receives the record's raw text). A bad
 // header always ends the read.
 //
+// It implements weir.Positioner ([CSVSource.Position], [CSVSource.Seek]),
+// so a run with weir's checkpoints resumes after the last record whose
+// predecessors were all loaded.
+//
 // Read must be called from one goroutine at a time; [CSVSource.Line] and
 // [CSVSource.Skipped] may be called from any goroutine.
 type CSVSource[E any] struct {
@@ -142,8 +146,11 @@ type CSVSource[E any] struct {
 	header  []string
 	row     csvRow
 	endLine int   // physical lines consumed so far
+	done    int   // last line accounted for: the checkpoint position
 	err     error // sticky: io.EOF or the error that ended the read
 	hdrDone bool
+	read    bool // Read was called: Seek is too late
+	seeked  bool
 
 	line    atomic.Int64
 	skipped atomic.Int64
@@ -250,6 +257,7 @@ func (s *CSVSource[E]) readHeader() error {
 	}
 	s.header = hdr
 	s.row.cols = cols
+	s.done = s.endLine
 	return nil
 }
 
@@ -259,6 +267,7 @@ func (s *CSVSource[E]) readHeader() error {
 // every 1,024 records. Cost: encoding/csv's parse, one more copy of the
 // input bytes (kept so a bad record's raw text can be reported), and Decode.
 func (s *CSVSource[E]) Read(ctx context.Context, buf []E) (int, error) {
+	s.read = true
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -299,6 +308,7 @@ func (s *CSVSource[E]) Read(ctx context.Context, buf []E) (int, error) {
 			if err := s.bad(line, rawRecord(raw, line-prevEnd-1), pe.Err); err != nil {
 				return n, err
 			}
+			s.done = s.endLine
 			continue
 		}
 		s.row.fields, s.row.line, s.row.unknown = fields, line, ""
@@ -312,9 +322,11 @@ func (s *CSVSource[E]) Read(ctx context.Context, buf []E) (int, error) {
 			if err := s.bad(line, rawRecord(raw, line-prevEnd-1), derr); err != nil {
 				return n, err
 			}
+			s.done = s.endLine
 			continue
 		}
 		buf[n] = v
+		s.done = s.endLine
 		n++
 	}
 	return n, nil
@@ -498,7 +510,7 @@ func NewCSVSink[T any](w io.Writer, cfg CSVSinkConfig[T]) (*CSVSink[T], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return newCSVSink(newLockedWriter(w, nil, cfg.BufferSize, "CSV"), cfg)
+	return newCSVSink(newLockedWriter(w, nil, cfg.BufferSize, false, "CSV"), cfg)
 }
 
 // CreateCSV creates (or truncates) the file at path and returns a sink
@@ -511,7 +523,7 @@ func CreateCSV[T any](path string, cfg CSVSinkConfig[T]) (*CSVSink[T], error) {
 	if err != nil {
 		return nil, fmt.Errorf("file: create CSV: %w", err)
 	}
-	s, err := newCSVSink(newLockedWriter(f, f, cfg.BufferSize, path), cfg)
+	s, err := newCSVSink(newLockedWriter(f, f, cfg.BufferSize, false, path), cfg)
 	if err != nil {
 		return nil, errors.Join(err, f.Close())
 	}

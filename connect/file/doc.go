@@ -17,6 +17,17 @@
 // it and skipped; the callback can write it to a dead-letter file, count
 // it, or return an error to stop.
 //
+// # Checkpoints and dead letters
+//
+// Both sources implement weir.Positioner, so a run with
+// weir's Pipeline.WithCheckpoint can resume: the position is the last line
+// accounted for, as JSON ({"line":1234}), and Seek skips that many lines
+// (for CSV, whole records, after the header) before the first Read.
+// [CheckpointFile] stores the positions of any number of jobs in one JSON
+// file, replaced atomically on every save. [CreateDeadLetter] and
+// [NewDeadLetter] write the records a run's Skip policy sets aside, one
+// weir.Failure per JSON line, flushed as each batch of failures arrives.
+//
 // # MongoDB Extended JSON
 //
 // [JSONLSource] accepts mongoexport's output in relaxed and canonical mode.

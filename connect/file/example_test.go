@@ -160,3 +160,99 @@ func ExampleOpenJSONL() {
 	// 4
 	// 9
 }
+
+// A resumable job: the first run stops at a failure, the second starts
+// after the last record the first one loaded.
+func ExampleNewCheckpointFile() {
+	dir, _ := os.MkdirTemp("", "weir-example")
+	defer os.RemoveAll(dir)
+	in := filepath.Join(dir, "in.jsonl")
+	_ = os.WriteFile(in, []byte("{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n{\"n\":4}\n{\"n\":5}\n"), 0o644)
+	store, err := file.NewCheckpointFile(filepath.Join(dir, "checkpoints.json"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	type num struct{ N int }
+	run := func(failOn int) error {
+		src, err := file.OpenJSONL[num](in, file.JSONLConfig{})
+		if err != nil {
+			return err
+		}
+		load := weir.SinkFunc[num](func(_ context.Context, batch []num) error {
+			for _, v := range batch {
+				if v.N == failOn {
+					return fmt.Errorf("cannot load %d", v.N)
+				}
+			}
+			fmt.Println("loaded", batch)
+			return nil
+		})
+		p, err := weir.New(src, weir.Identity[num](), weir.Sink[num](load), weir.Config{BatchSize: 2, Workers: 1})
+		if err != nil {
+			return err
+		}
+		return p.WithCheckpoint(store, "numbers").Run(context.Background())
+	}
+
+	if err := run(3); err != nil {
+		fmt.Println("run 1 failed")
+	}
+	pos, _ := store.Load(context.Background(), "numbers")
+	fmt.Printf("checkpoint: %s\n", pos)
+	if err := run(0); err != nil {
+		fmt.Println(err)
+	}
+	pos, _ = store.Load(context.Background(), "numbers")
+	fmt.Printf("checkpoint: %s\n", pos)
+	// Output:
+	// loaded [{1} {2}]
+	// run 1 failed
+	// checkpoint: {"line":2}
+	// loaded [{3} {4}]
+	// loaded [{5}]
+	// checkpoint: {"line":5}
+}
+
+// Records the sink refuses go to a dead-letter file, with their errors,
+// and the run carries on.
+func ExampleCreateDeadLetter() {
+	dir, _ := os.MkdirTemp("", "weir-example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "dead.jsonl")
+	dl, err := file.CreateDeadLetter(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	type user struct {
+		ID    int    `json:"id"`
+		Email string `json:"email"`
+	}
+	load := weir.SinkFunc[user](func(_ context.Context, batch []user) error {
+		for _, u := range batch {
+			if !strings.Contains(u.Email, "@") {
+				return fmt.Errorf("user %d: invalid email %q", u.ID, u.Email)
+			}
+		}
+		return nil // one transaction per batch: all or nothing
+	})
+	users := []user{{1, "a@x"}, {2, "nope"}, {3, "c@x"}, {4, "d@x"}}
+	p, err := weir.New(weir.FromSlice(users), weir.Identity[user](), weir.Sink[user](load),
+		weir.Config{BatchSize: 4, Workers: 1, OnLoadError: weir.Skip})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := p.WithDeadLetter(dl).Run(context.Background()); err != nil { // closes dl
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("loaded", p.Stats().Load.Records, "dead-lettered", p.Stats().DeadLettered())
+	data, _ := os.ReadFile(path)
+	fmt.Print(string(data))
+	// Output:
+	// loaded 3 dead-lettered 1
+	// {"stage":"load","item":{"id":2,"email":"nope"},"error":"user 2: invalid email \"nope\"","attempts":1,"position":1,"batch":0}
+}

@@ -43,6 +43,10 @@ func (c JSONLConfig) Validate() error { return c.ReadOptions.validate("JSONLConf
 // the input. A malformed line ends the read with a [*LineError] naming the
 // line, or is skipped in skip mode (see [ReadOptions.OnBadLine]).
 //
+// It implements weir.Positioner ([JSONLSource.Position],
+// [JSONLSource.Seek]), so a run with weir's checkpoints resumes after the
+// last line whose records were all loaded.
+//
 // Read must be called from one goroutine at a time (the engine does so);
 // [JSONLSource.Line] and [JSONLSource.Skipped] may be called from any
 // goroutine.
@@ -52,6 +56,9 @@ type JSONLSource[E any] struct {
 	closer io.Closer // the file OpenJSONL opened, or nil
 	plain  []byte    // reused buffer for lines rewritten from Extended JSON
 	err    error     // sticky: io.EOF or the error that ended the read
+	done   int       // last line accounted for: the checkpoint position
+	read   bool      // Read was called: Seek is too late
+	seeked bool
 
 	line    atomic.Int64
 	skipped atomic.Int64
@@ -105,6 +112,7 @@ func OpenJSONL[E any](path string, cfg JSONLConfig) (*JSONLSource[E], error) {
 // before it. Read checks ctx every 1,024 lines. Cost: one json.Unmarshal per
 // line, plus one pass over lines that contain `"$`.
 func (s *JSONLSource[E]) Read(ctx context.Context, buf []E) (int, error) {
+	s.read = true
 	if s.err != nil {
 		return 0, s.err
 	}
@@ -133,9 +141,11 @@ func (s *JSONLSource[E]) Read(ctx context.Context, buf []E) (int, error) {
 			if err := s.bad(line, text, fmt.Errorf("%w: more than %d bytes", ErrLineTooLong, s.opts.MaxLineBytes)); err != nil {
 				return n, err
 			}
+			s.done = line
 			continue
 		}
 		if isBlank(text) {
+			s.done = line
 			continue
 		}
 		data := text
@@ -149,8 +159,10 @@ func (s *JSONLSource[E]) Read(ctx context.Context, buf []E) (int, error) {
 			if err := s.bad(line, text, err); err != nil {
 				return n, err
 			}
+			s.done = line
 			continue
 		}
+		s.done = line
 		n++
 	}
 	return n, nil
@@ -280,6 +292,13 @@ func trimEOL(b []byte) []byte {
 type JSONLSinkConfig struct {
 	// BufferSize is the size of the write buffer. 0 means 64 KiB.
 	BufferSize int
+	// FlushEveryWrite makes each Write flush the buffer to the underlying
+	// writer (for a file: to the operating system) before it returns, so
+	// the lines of a Write that succeeded survive a crash of the process
+	// (not of the machine: nothing is synced until Close). It costs one
+	// write system call per Write. The dead-letter sinks
+	// ([CreateDeadLetter], [NewDeadLetter]) set it.
+	FlushEveryWrite bool
 }
 
 // Validate reports an impossible value, naming the field.
@@ -298,6 +317,9 @@ func (c JSONLSinkConfig) Validate() error {
 type JSONLSink[T any] struct {
 	out  *lockedWriter
 	pool sync.Pool // *bytes.Buffer
+	// fallback, if set, gives a stand-in to encode for a record that does
+	// not encode (rec is a *T); nil means the Write fails.
+	fallback func(rec any, err error) any
 }
 
 // NewJSONLSink returns a sink writing to w. Close flushes but does not close
@@ -309,7 +331,7 @@ func NewJSONLSink[T any](w io.Writer, cfg JSONLSinkConfig) (*JSONLSink[T], error
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &JSONLSink[T]{out: newLockedWriter(w, nil, cfg.BufferSize, "JSON Lines")}, nil
+	return &JSONLSink[T]{out: newLockedWriter(w, nil, cfg.BufferSize, cfg.FlushEveryWrite, "JSON Lines")}, nil
 }
 
 // CreateJSONL creates (or truncates) the file at path and returns a sink
@@ -322,14 +344,16 @@ func CreateJSONL[T any](path string, cfg JSONLSinkConfig) (*JSONLSink[T], error)
 	if err != nil {
 		return nil, fmt.Errorf("file: create JSON Lines: %w", err)
 	}
-	return &JSONLSink[T]{out: newLockedWriter(f, f, cfg.BufferSize, path)}, nil
+	return &JSONLSink[T]{out: newLockedWriter(f, f, cfg.BufferSize, cfg.FlushEveryWrite, path)}, nil
 }
 
 // Write encodes batch, one line per record, and appends the lines to the
 // output as one contiguous block. A record that fails to encode (a channel,
 // a NaN, a failing MarshalJSON) fails the Write with a [*weir.ItemError]
-// naming it, and nothing of the batch is written. Safe for concurrent use; it blocks while another
-// Write holds the lock or the buffer is being flushed.
+// naming it, and nothing of the batch is written. With
+// [JSONLSinkConfig.FlushEveryWrite], the lines are flushed to the underlying
+// writer before Write returns. Safe for concurrent use; it blocks while
+// another Write holds the lock or the buffer is being flushed.
 func (s *JSONLSink[T]) Write(ctx context.Context, batch []T) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -347,7 +371,14 @@ func (s *JSONLSink[T]) Write(ctx context.Context, batch []T) error {
 	b.Reset()
 	enc := json.NewEncoder(b) // Encode = Marshal + "\n", HTML escaped like Marshal
 	for i := range batch {
+		// Encode writes nothing to b when it fails: a failed record
+		// leaves no partial line.
 		if err := enc.Encode(&batch[i]); err != nil {
+			if s.fallback != nil {
+				if alt := s.fallback(&batch[i], err); alt != nil && enc.Encode(alt) == nil {
+					continue
+				}
+			}
 			return &weir.ItemError{Index: i, Err: fmt.Errorf("encode JSON: %w", err)}
 		}
 	}

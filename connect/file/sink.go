@@ -31,16 +31,18 @@ type lockedWriter struct {
 	file   *os.File // the file the sink created, or nil
 	name   string   // for errors
 	closed bool
+	// flushEach flushes bw at the end of every write.
+	flushEach bool
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-func newLockedWriter(w io.Writer, f *os.File, size int, name string) *lockedWriter {
+func newLockedWriter(w io.Writer, f *os.File, size int, flushEach bool, name string) *lockedWriter {
 	if size == 0 {
 		size = DefaultBufferSize
 	}
-	return &lockedWriter{bw: bufio.NewWriterSize(w, size), file: f, name: name}
+	return &lockedWriter{bw: bufio.NewWriterSize(w, size), file: f, name: name, flushEach: flushEach}
 }
 
 // write appends p as one block: no other write lands inside it.
@@ -52,6 +54,11 @@ func (w *lockedWriter) write(p []byte) error {
 	}
 	if _, err := w.bw.Write(p); err != nil {
 		return fmt.Errorf("file: write %s: %w", w.name, err)
+	}
+	if w.flushEach {
+		if err := w.bw.Flush(); err != nil {
+			return fmt.Errorf("file: flush %s: %w", w.name, err)
+		}
 	}
 	return nil
 }

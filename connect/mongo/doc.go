@@ -19,7 +19,7 @@
 //	p, err := weir.New(src, weir.Identity[User](), sink, weir.Config{})
 //	if err != nil { ... }
 //	err = p.Run(ctx) // closes src, which disconnects the client it made
-//	checkpoint = src.Position()
+//	checkpoint = src.LastID()
 //
 // # Reading
 //
@@ -69,7 +69,7 @@
 //
 // # Resuming
 //
-// [Source.Position] is the _id of the last document returned by Read; a new
+// [Source.LastID] is the _id of the last document returned by Read; a new
 // source with [SourceConfig.After] set to it reads the documents after it,
 // with filter {_id: {$gt: After}}. This is exact when every _id in the
 // collection has the same BSON type (all ObjectIDs, all numbers, all
@@ -78,7 +78,12 @@
 // types a resume would skip the documents of the other types.
 //
 // With weir's engine, the records a source has returned are not yet
-// loaded; checkpoint a position only once every record before it is.
+// loaded; checkpoint a position only once every record before it is. The
+// source implements weir.Positioner for that: with Pipeline.WithCheckpoint
+// the engine saves [Source.Position] (the last _id as canonical Extended
+// JSON, {"_id":{"$oid":"..."}}) once every document up to it is loaded, and
+// on the next run [Source.Seek] sets After from it. Keep the positions in
+// any weir.CheckpointStore, such as connect/file's CheckpointFile.
 //
 // # Errors
 //

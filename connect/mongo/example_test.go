@@ -3,10 +3,13 @@ package mongo_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/weir-etl/weir"
+	"github.com/weir-etl/weir/connect/file"
 	weirmongo "github.com/weir-etl/weir/connect/mongo"
 )
 
@@ -49,7 +52,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("position: %v\n", src.Position())
+	fmt.Printf("position: %v\n", src.LastID())
 
 	// A later run resumes after the position: one new order.
 	if _, err := coll.InsertOne(ctx, Order{4, "nib", 0.5}); err != nil {
@@ -57,7 +60,7 @@ func Example() {
 		return
 	}
 	next, err := weirmongo.NewSource[bson.M](ctx, weirmongo.SourceConfig{
-		URI: serverURI, Database: "example", Collection: "orders", After: src.Position(),
+		URI: serverURI, Database: "example", Collection: "orders", After: src.LastID(),
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -84,4 +87,56 @@ func ExampleSourceConfig_Validate() {
 	// mongo: SourceConfig.URI is empty and Client is nil: set one of them
 	// mongo: SourceConfig.Database is empty
 	// mongo: SourceConfig.BatchSize must be between 1 and 1048576 (0 means 1000), got -1
+}
+
+// An incremental job with weir's checkpoints: each run reads the documents
+// added since the last one. The position, kept here in a file, is the last
+// _id in Extended JSON.
+func ExampleSource_Position() {
+	type Event struct {
+		ID   int64  `bson:"_id"`
+		Kind string `bson:"kind"`
+	}
+	ctx := context.Background()
+	coll := client.Database("example_ck").Collection("events")
+	defer coll.Database().Drop(ctx)
+	dir, _ := os.MkdirTemp("", "weir-mongo-example")
+	defer os.RemoveAll(dir)
+	store, err := file.NewCheckpointFile(filepath.Join(dir, "checkpoints.json"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	run := func() error {
+		src, err := weirmongo.NewSource[Event](ctx, weirmongo.SourceConfig{
+			URI: serverURI, Database: "example_ck", Collection: "events",
+		})
+		if err != nil {
+			return err
+		}
+		show := weir.SinkFunc[Event](func(_ context.Context, batch []Event) error {
+			fmt.Println("loaded", batch)
+			return nil
+		})
+		p, err := weir.New(src, weir.Identity[Event](), show, weir.Config{Workers: 1})
+		if err != nil {
+			return err
+		}
+		return p.WithCheckpoint(store, "events").Run(ctx)
+	}
+
+	_, _ = coll.InsertMany(ctx, []Event{{1, "signup"}, {2, "login"}})
+	if err := run(); err != nil {
+		fmt.Println(err)
+	}
+	pos, _ := store.Load(ctx, "events")
+	fmt.Printf("checkpoint: %s\n", pos)
+	_, _ = coll.InsertOne(ctx, Event{3, "logout"})
+	if err := run(); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// loaded [{1 signup} {2 login}]
+	// checkpoint: {"_id":{"$numberLong":"2"}}
+	// loaded [{3 logout}]
 }

@@ -48,10 +48,10 @@ type SourceConfig struct {
 	Filter any
 	// Projection limits the fields returned, as the projection of a find;
 	// nil returns whole documents. It must not exclude _id: the source
-	// needs every document's _id for [Source.Position].
+	// needs every document's _id for [Source.LastID].
 	Projection any
 	// After resumes a read: only documents whose _id is greater than After
-	// are read. Pass the [Source.Position] of an earlier run. nil (the
+	// are read. Pass the [Source.LastID] of an earlier run. nil (the
 	// default) reads from the first document. See the package doc for why
 	// every _id must then have the same BSON type.
 	After any
@@ -140,15 +140,19 @@ var errClosed = errors.New("mongo: Read after Close")
 // server would time out (after 10 minutes by default).
 //
 // Read is for one goroutine at a time (as weir's engine calls it) and must
-// not run concurrently with Close; Position may be called from any
-// goroutine.
+// not run concurrently with Close; LastID and Position may be called from
+// any goroutine.
 type Source[E any] struct {
 	client *mongo.Client
 	owned  bool // client was created from SourceConfig.URI
 	coll   *mongo.Collection
 	ns     string // database.collection, for errors
-	filter any
+	filter any    // userFilter combined with the After condition
 	find   *options.FindOptionsBuilder
+
+	userFilter any  // SourceConfig.Filter
+	read       bool // Read was called: Seek is too late
+	seeked     bool
 
 	cur    *mongo.Cursor
 	count  int64 // documents decoded so far
@@ -219,13 +223,14 @@ func NewSource[E any](ctx context.Context, cfg SourceConfig) (*Source[E], error)
 		find.SetProjection(cfg.Projection)
 	}
 	return &Source[E]{
-		client:   client,
-		owned:    owned,
-		coll:     client.Database(cfg.Database).Collection(cfg.Collection, collOpts...),
-		ns:       cfg.Database + "." + cfg.Collection,
-		filter:   filterAfter(cfg.Filter, cfg.After),
-		find:     find,
-		position: cfg.After,
+		client:     client,
+		owned:      owned,
+		coll:       client.Database(cfg.Database).Collection(cfg.Collection, collOpts...),
+		ns:         cfg.Database + "." + cfg.Collection,
+		filter:     filterAfter(cfg.Filter, cfg.After),
+		find:       find,
+		userFilter: cfg.Filter,
+		position:   cfg.After,
 	}, nil
 }
 
@@ -259,9 +264,10 @@ func filterAfter(filter, after any) any {
 // records before it with an error naming the document's ordinal and _id,
 // and so does every later Read (the cursor has moved past it). A failed
 // cursor (a network error, a cancelled ctx while fetching) is likewise
-// final. Resume with a new Source whose After is [Source.Position], which
+// final. Resume with a new Source whose After is [Source.LastID], which
 // still points before the failed document.
 func (s *Source[E]) Read(ctx context.Context, buf []E) (int, error) {
+	s.read = true
 	switch {
 	case s.closed:
 		return 0, errClosed
@@ -353,16 +359,17 @@ func formatID(rv bson.RawValue) string {
 	return fmt.Sprint(v)
 }
 
-// Position returns the _id of the last document Read has returned, or
+// LastID returns the _id of the last document Read has returned, or
 // [SourceConfig.After] if Read has returned none yet (nil when reading
 // from the start). The value is what the driver decodes the _id to
 // (bson.ObjectID for an ObjectID, int64, string, ...), so a new Source
 // with After set to it reads exactly the documents after those already
 // read. Safe to call from any goroutine.
 //
-// With weir's engine, records returned by Read may not be loaded yet:
-// checkpoint a position only once the records before it are loaded.
-func (s *Source[E]) Position() any {
+// With weir's engine, records returned by Read may not be loaded yet: for
+// checkpoints, use weir's Pipeline.WithCheckpoint, which saves a position
+// only once every record before it is loaded (see [Source.Position]).
+func (s *Source[E]) LastID() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.position

@@ -153,8 +153,8 @@ func TestSourceReadsEveryFieldInIDOrder(t *testing.T) {
 	src := newSource[doc](t, weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 300})
 	got := run(t, src)
 	compareDocs(t, got, want)
-	if pos := src.Position(); pos != int64(2000) {
-		t.Errorf("Position = %#v, want int64(2000)", pos)
+	if pos := src.LastID(); pos != int64(2000) {
+		t.Errorf("LastID = %#v, want int64(2000)", pos)
 	}
 }
 
@@ -178,15 +178,15 @@ func TestSourceResume(t *testing.T) {
 	want := insertDocs(t, coll, 300)
 	cfg := weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 40}
 
-	t.Run("from the Position of an earlier read", func(t *testing.T) {
+	t.Run("from the LastID of an earlier read", func(t *testing.T) {
 		first := newSource[doc](t, cfg)
-		if pos := first.Position(); pos != nil {
-			t.Fatalf("Position before any Read = %#v, want nil", pos)
+		if pos := first.LastID(); pos != nil {
+			t.Fatalf("LastID before any Read = %#v, want nil", pos)
 		}
 		head := readN(t, first, 123)
-		pos := first.Position()
+		pos := first.LastID()
 		if pos != int64(123) {
-			t.Fatalf("Position after 123 records = %#v, want int64(123)", pos)
+			t.Fatalf("LastID after 123 records = %#v, want int64(123)", pos)
 		}
 		if err := first.Close(context.Background()); err != nil {
 			t.Fatal(err)
@@ -194,8 +194,8 @@ func TestSourceResume(t *testing.T) {
 		c := cfg
 		c.After = pos
 		rest := newSource[doc](t, c)
-		if got := rest.Position(); got != pos {
-			t.Errorf("Position of a resumed source before Read = %#v, want After %#v", got, pos)
+		if got := rest.LastID(); got != pos {
+			t.Errorf("LastID of a resumed source before Read = %#v, want After %#v", got, pos)
 		}
 		compareDocs(t, append(head, run(t, rest)...), want)
 	})
@@ -330,8 +330,8 @@ func TestSourceDecodeError(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, s)
 		}
 	}
-	if pos := src.Position(); pos != int64(4) {
-		t.Errorf("Position = %#v, want int64(4), the last good document", pos)
+	if pos := src.LastID(); pos != int64(4) {
+		t.Errorf("LastID = %#v, want int64(4), the last good document", pos)
 	}
 	if n2, err2 := src.Read(context.Background(), buf); n2 != 0 || err2 == nil || err2.Error() != err.Error() {
 		t.Errorf("Read after the error = %d, %v; want 0 and the same error", n2, err2)

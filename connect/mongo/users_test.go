@@ -86,9 +86,9 @@ func TestSourceReadsUsers(t *testing.T) {
 	t.Run("resume after an ObjectID", func(t *testing.T) {
 		first := newSource[users.User](t, cfg)
 		head := readN(t, first, 25)
-		pos, ok := first.Position().(bson.ObjectID)
+		pos, ok := first.LastID().(bson.ObjectID)
 		if !ok || pos.Hex() != want[24].ObjectID {
-			t.Fatalf("Position = %#v, want ObjectID %s", first.Position(), want[24].ObjectID)
+			t.Fatalf("LastID = %#v, want ObjectID %s", first.LastID(), want[24].ObjectID)
 		}
 		c := cfg
 		c.After = pos

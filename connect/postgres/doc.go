@@ -33,8 +33,10 @@
 //	SELECT cols FROM t WHERE key > $1 ORDER BY key LIMIT n
 //
 // so every page costs an index range scan, however deep into the table it
-// is, and [Source.Position] (the key of the last record returned) is all a
-// later run needs to resume with [SourceConfig.After].
+// is, and [Source.LastKey] (the key of the last record returned) is all a
+// later run needs to resume with [SourceConfig.After]. The source implements
+// weir.Positioner, and [CheckpointStore] keeps weir's checkpoints in a table
+// of the database, so Pipeline.WithCheckpoint makes a job resumable.
 //
 // # A job
 //

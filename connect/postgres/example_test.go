@@ -64,7 +64,7 @@ func ExampleNewCopySink() {
 	if err := p.Run(ctx); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(sink.Rows(), "rows copied; resume after id", src.Position())
+	fmt.Println(sink.Rows(), "rows copied; resume after id", src.LastKey())
 }
 
 // Loading records so that a second run replaces rows instead of
@@ -143,4 +143,49 @@ func ExampleNewMultiSink() {
 		log.Fatal(err)
 	}
 	fmt.Println(sink.Rows())
+}
+
+// A resumable, retrying copy: the position of the last key whose rows are
+// all loaded is kept in weir_checkpoints, so running the job again after a
+// failure continues from there; transient server errors (a lost
+// connection, a serialization failure) are retried.
+func ExampleNewCheckpointStore() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := postgres.NewCheckpointStore(ctx, pool)
+	if err != nil {
+		log.Fatal(err)
+	}
+	src, err := postgres.NewSource(pool, postgres.SourceConfig[user]{
+		Table: "users", Key: "id", Columns: []string{"id", "name"},
+		Scan: pgx.RowToStructByName[user],
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// An upsert: the batches after the checkpoint may load again on resume.
+	sink, err := postgres.NewUpsertSink(pool, postgres.UpsertConfig[user]{
+		Table:  connect.Table{Name: "users_copy", Columns: []string{"id", "name"}, Key: []string{"id"}},
+		Values: func(u user, row []any) []any { return append(row, u.ID, u.Name) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := weir.New(src, weir.Identity[user](), sink, weir.Config{
+		LoadConcurrency: 4,
+		Retry:           weir.RetryPolicy{MaxAttempts: 5},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	p.WithCheckpoint(store, "copy-users").WithRetryable(postgres.Retryable)
+	if err := p.Run(ctx); err != nil {
+		log.Fatal(err) // run it again: it resumes
+	}
+	pos, _ := store.Load(ctx, "copy-users")
+	fmt.Printf("done up to %s\n", pos) // done up to {"key":"..."}
 }

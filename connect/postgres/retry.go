@@ -30,6 +30,11 @@ import (
 // unique, foreign key, NOT NULL, check), data exceptions (class 22) and
 // syntax or access errors (class 42): those fail again.
 //
+// Its signature is the one weir's Pipeline.WithRetryable takes:
+// p.WithRetryable(postgres.Retryable) makes weir.Config.Retry retry exactly
+// these errors (the engine's default classifier does not know SQLSTATE
+// codes).
+//
 // Whether repeating is safe is another question: a connection lost after a
 // COPY's commit was sent may have committed it, so retrying a [CopySink]
 // batch can duplicate it. [UpsertSink] and an upserting [MultiSink] make

@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/weir-etl/weir"
+	"github.com/weir-etl/weir/connect"
 	"github.com/weir-etl/weir/connect/postgres"
 )
 
@@ -117,4 +121,73 @@ func TestRetryableServerErrors(t *testing.T) {
 			t.Errorf("Retryable(%v) = true after the caller cancelled, want false", err)
 		}
 	})
+}
+
+// TestRetryableInPipeline passes Retryable to a pipeline as its retry
+// classifier. The sink's first Write meets a real server error: a
+// serialization failure is retried and the run loads everything; a unique
+// violation is not retried; and without WithRetryable the engine's default
+// classifier does not know PostgreSQL's codes and gives up at once.
+func TestRetryableInPipeline(t *testing.T) {
+	cases := []struct {
+		name      string
+		inject    string // SQL whose error the first Write returns
+		classify  bool   // WithRetryable(postgres.Retryable)
+		wantErr   bool
+		wantRetry int64
+	}{
+		{"serialization failure retried", `DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '40001'; END $$`, true, false, 1},
+		{"unique violation not retried", `INSERT INTO kv VALUES (0, 'x'), (0, 'y')`, true, true, 0},
+		{"default classifier does not retry", `DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '40001'; END $$`, false, true, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pool := newDB(t, `CREATE TABLE kv (id bigint PRIMARY KEY, val text)`)
+			copySink, err := postgres.NewCopySink(pool, postgres.CopyConfig[kv]{
+				Table:  connect.Table{Name: "kv", Columns: []string{"id", "val"}},
+				Values: kvValues,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var once sync.Once
+			sink := weir.SinkFunc[kv](func(ctx context.Context, batch []kv) error {
+				var injected error
+				once.Do(func() {
+					_, injected = pool.Exec(ctx, tc.inject)
+					if injected == nil {
+						injected = errors.New("the injected statement did not fail")
+					}
+				})
+				if injected != nil {
+					return fmt.Errorf("load kv: %w", injected)
+				}
+				return copySink.Write(ctx, batch)
+			})
+			p, err := weir.New(weir.FromSlice(kvRange(1, 300, "v")), weir.Identity[kv](), weir.Sink[kv](sink), weir.Config{
+				BatchSize: 100, Workers: 1,
+				Retry: weir.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.classify {
+				p.WithRetryable(postgres.Retryable)
+			}
+			err = p.Run(t.Context())
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Run = %v, want error: %v", err, tc.wantErr)
+			}
+			var pgErr *pgconn.PgError
+			if tc.wantErr && !errors.As(err, &pgErr) {
+				t.Errorf("Run = %v, want the server's *pgconn.PgError in the chain", err)
+			}
+			if got := p.Stats().Load.Retries; got != tc.wantRetry {
+				t.Errorf("Load.Retries = %d, want %d", got, tc.wantRetry)
+			}
+			if want := map[bool]int64{false: 300, true: 0}[tc.wantErr]; count(t, pool, `SELECT count(*) FROM kv`) != want {
+				t.Errorf("kv has %d rows, want %d", count(t, pool, `SELECT count(*) FROM kv`), want)
+			}
+		})
+	}
 }

@@ -62,9 +62,9 @@ func TestRunTableToTable(t *testing.T) {
 	if n := count(t, pool, `SELECT count(*) FROM copy_of`); n != 3000 {
 		t.Errorf("copy has %d rows, want 3000", n)
 	}
-	var pos any = src.Position()
+	var pos any = src.LastKey()
 	if pos != recs[len(recs)-1].ID {
-		t.Errorf("source Position() = %v, want the largest id %d", pos, recs[len(recs)-1].ID)
+		t.Errorf("source LastKey() = %v, want the largest id %d", pos, recs[len(recs)-1].ID)
 	}
 }
 

@@ -49,8 +49,8 @@ type SourceConfig[E any] struct {
 	// a connection is held only while a page is fetched.
 	PageSize int
 	// After resumes a read: only rows with key > After are read. Pass the
-	// [Source.Position] of an earlier run. nil (the default) reads from the
-	// first row.
+	// [Source.LastKey] of an earlier run. nil (the default) reads from the
+	// first row. (With weir's checkpoints, [Source.Seek] sets it.)
 	After any
 	// Scan turns the current row into a record. Required. Pass
 	// pgx.RowToStructByName[E] to fill a struct by column names (db tags),
@@ -65,14 +65,19 @@ type SourceConfig[E any] struct {
 //
 // (the first page without the WHERE unless After is set). Unlike OFFSET,
 // every page costs an index range scan however deep it is, and the key of
-// the last record read is enough to resume: see [Source.Position].
+// the last record read is enough to resume: see [Source.LastKey].
 //
 // Pages are separate statements, each its own snapshot: rows inserted or
 // updated during a read are seen if their key is past the read's position.
 // Give the source a pgx.Tx with REPEATABLE READ as its DB for one snapshot.
 //
+// Source implements weir.Positioner ([Source.Position], [Source.Seek]), so
+// a run with weir's Pipeline.WithCheckpoint resumes after the last key
+// whose records were all loaded; [CheckpointStore] keeps the positions in
+// the database.
+//
 // Read is for one goroutine at a time (as weir's engine calls it);
-// Position may be called from any goroutine.
+// LastKey and Position may be called from any goroutine.
 type Source[E any] struct {
 	db        DB
 	scan      pgx.RowToFunc[E]
@@ -91,9 +96,13 @@ type Source[E any] struct {
 	after     any    // key of the page's last row: where the next page starts
 	started   bool   // after is set
 	done      bool   // the last page has been fetched
+	read      bool   // Read was called: Seek is too late
+	seeked    bool
 
 	mu       sync.Mutex
 	position any
+	posOID   uint32      // type of position when it came from a page; 0 otherwise
+	textMap  *pgtype.Map // encodes positions as text; guarded by mu
 }
 
 // NewSource returns a source reading through db as cfg says. It checks cfg
@@ -168,6 +177,7 @@ func NewSource[E any](db DB, cfg SourceConfig[E]) (*Source[E], error) {
 		after:    cfg.After,
 		started:  cfg.After != nil,
 		position: cfg.After,
+		textMap:  pgtype.NewMap(),
 	}
 	return s, nil
 }
@@ -179,6 +189,7 @@ func NewSource[E any](db DB, cfg SourceConfig[E]) (*Source[E], error) {
 // database error it returns the records gathered so far with the error;
 // calling Read again retries the same page.
 func (s *Source[E]) Read(ctx context.Context, buf []E) (int, error) {
+	s.read = true
 	n := 0
 	var err error
 	for n < len(buf) && err == nil {
@@ -239,6 +250,12 @@ func (s *Source[E]) fetch(ctx context.Context) error {
 		}
 	}
 	if keyIdx < 0 {
+		// A query that failed on the server (a bad argument, a missing
+		// table) has no columns: report its error, not theirs.
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read page: %w", err)
+		}
 		return fmt.Errorf("read page: key column %q is not among the columns read", s.keyCol)
 	}
 	clear(s.page)
@@ -296,20 +313,23 @@ func (s *Source[E]) decodeKey(i int) (any, error) {
 	return raw, nil
 }
 
+// setPosition records k, a key of the current page.
 func (s *Source[E]) setPosition(k any) {
 	s.mu.Lock()
-	s.position = k
+	s.position, s.posOID = k, s.keyOID
 	s.mu.Unlock()
 }
 
-// Position returns the key of the last record Read has returned, or
+// LastKey returns the key of the last record Read has returned, or
 // [SourceConfig.After] if Read has returned none yet (nil when reading from
-// the start). A new Source with After set to it reads exactly the records
-// after those already read. Safe to call from any goroutine.
+// the start; the key's text form after a [Source.Seek]). A new Source with
+// After set to it reads exactly the records after those already read. Safe
+// to call from any goroutine.
 //
 // Note that with weir's engine, records returned by Read may not be loaded
-// yet: checkpoint a position only once the records before it are loaded.
-func (s *Source[E]) Position() any {
+// yet: for checkpoints, use weir's Pipeline.WithCheckpoint, which saves a
+// position only once every record before it is loaded.
+func (s *Source[E]) LastKey() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.position

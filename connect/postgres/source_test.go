@@ -31,8 +31,8 @@ func TestSourceKeysetPagination(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if src.Position() != nil {
-		t.Errorf("Position() before any Read = %v, want nil", src.Position())
+	if src.LastKey() != nil {
+		t.Errorf("LastKey() before any Read = %v, want nil", src.LastKey())
 	}
 	buf := make([]item, 37) // not a divisor of the page size
 	var got []item
@@ -40,7 +40,7 @@ func TestSourceKeysetPagination(t *testing.T) {
 		n, err := src.Read(t.Context(), buf)
 		got = append(got, buf[:n]...)
 		if n > 0 {
-			if pos := src.Position(); pos != got[len(got)-1].ID {
+			if pos := src.LastKey(); pos != got[len(got)-1].ID {
 				t.Fatalf("after %d records Position() = %v (%T), want %d", len(got), pos, pos, got[len(got)-1].ID)
 			}
 		}
@@ -104,8 +104,8 @@ func TestSourceResume(t *testing.T) {
 
 	t.Run("from a given key", func(t *testing.T) {
 		src := newSrc(int64(1234))
-		if src.Position() != int64(1234) {
-			t.Errorf("Position() before Read = %v, want After", src.Position())
+		if src.LastKey() != int64(1234) {
+			t.Errorf("LastKey() before Read = %v, want After", src.LastKey())
 		}
 		if got := ids(readAll(t, src, 64)); !slices.Equal(got, seq(1235, 2500)) {
 			t.Errorf("read %d ids from %v to %v, want 1235..2500", len(got), got[0], got[len(got)-1])
@@ -123,7 +123,7 @@ func TestSourceResume(t *testing.T) {
 			}
 			got = append(got, buf[:n]...)
 		}
-		second := newSrc(first.Position())
+		second := newSrc(first.LastKey())
 		got = append(got, readAll(t, second, 333)...)
 		if !slices.Equal(ids(got), seq(1, 2500)) {
 			t.Errorf("the two runs read %d ids, want each of 1..2500 once, in order", len(got))
@@ -175,8 +175,8 @@ func TestSourceTextKey(t *testing.T) {
 	if len(got) != 300 || !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != 300 {
 		t.Errorf("read %d words; want 300 distinct in byte order (the test server's collation is C)", len(got))
 	}
-	if pos, ok := src.Position().(string); !ok || pos != got[len(got)-1] {
-		t.Errorf("Position() = %#v, want the last word", src.Position())
+	if pos, ok := src.LastKey().(string); !ok || pos != got[len(got)-1] {
+		t.Errorf("LastKey() = %#v, want the last word", src.LastKey())
 	}
 }
 

@@ -152,10 +152,10 @@ func ExampleNewSource() {
 	src, _ := sqlite.NewSource(db, cfg)
 	buf := make([]event, 2)
 	n, _ := src.Read(context.Background(), buf)
-	fmt.Println("first page:", buf[:n], "position:", src.Position())
+	fmt.Println("first page:", buf[:n], "position:", src.LastKey())
 	_ = src.Close(context.Background())
 
-	cfg.After = src.Position() // e.g. loaded from a checkpoint
+	cfg.After = src.LastKey() // e.g. loaded from a checkpoint
 	resumed, _ := sqlite.NewSource(db, cfg)
 	buf = make([]event, 10)
 	n, err = resumed.Read(context.Background(), buf)
@@ -183,4 +183,62 @@ func ExampleExec() {
 	// Output:
 	// <nil>
 	// 3 schema objects
+}
+
+// An incremental job: each run reads the rows added since the last one,
+// with its position kept in the same database.
+func ExampleNewCheckpointStore() {
+	db, cleanup, err := exampleDB(`CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT);
+		INSERT INTO events VALUES (10, 'a'), (20, 'b'), (30, 'c');`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer cleanup()
+	store, err := sqlite.NewCheckpointStore(context.Background(), db)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	type event struct {
+		ID   int64
+		Kind string
+	}
+	run := func() error {
+		src, err := sqlite.NewSource(db, sqlite.SourceConfig[event]{
+			Table: connect.Table{Name: "events", Columns: []string{"id", "kind"}, Key: []string{"id"}},
+			Scan: func(rows *sql.Rows) (event, error) {
+				var e event
+				return e, rows.Scan(&e.ID, &e.Kind)
+			},
+			Key: func(e event) []any { return []any{e.ID} },
+		})
+		if err != nil {
+			return err
+		}
+		show := weir.SinkFunc[event](func(_ context.Context, batch []event) error {
+			fmt.Println("loaded", batch)
+			return nil
+		})
+		p, err := weir.New(src, weir.Identity[event](), weir.Sink[event](show), weir.Config{Workers: 1})
+		if err != nil {
+			return err
+		}
+		return p.WithCheckpoint(store, "events").Run(context.Background())
+	}
+
+	if err := run(); err != nil {
+		fmt.Println(err)
+	}
+	pos, _ := store.Load(context.Background(), "events")
+	fmt.Printf("checkpoint: %s\n", pos)
+	_, _ = db.Exec(`INSERT INTO events VALUES (40, 'd'), (5, 'too late')`)
+	if err := run(); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// loaded [{10 a} {20 b} {30 c}]
+	// checkpoint: {"key":[30]}
+	// loaded [{40 d}]
 }

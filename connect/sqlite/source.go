@@ -32,8 +32,8 @@ type SourceConfig[E any] struct {
 	// the last record of each page, to start the next page after it.
 	Key func(rec E) []any
 	// After resumes the read strictly after this key (in Table.Key order),
-	// typically a [Source.Position] saved by an earlier run. nil starts at
-	// the beginning.
+	// typically a [Source.LastKey] kept from an earlier run. nil starts at
+	// the beginning. (With weir's checkpoints, [Source.Seek] sets it.)
 	After []any
 	// PageSize caps the rows one query fetches. 0 means the length of the
 	// buffer passed to Read (the engine's batch size).
@@ -79,11 +79,16 @@ func (c SourceConfig[E]) Validate() error {
 // Keyset pagination costs one index seek per page however deep the read
 // goes (OFFSET would rescan), holds no cursor between Reads (so a Sink can
 // write through the same one-connection *sql.DB), and resumes exactly:
-// [Source.Position] is the key of the last record read, and
+// [Source.LastKey] is the key of the last record read, and
 // [SourceConfig.After] starts after it. Rows inserted behind the position
 // during the read are not seen; rows ahead of it are.
 //
-// Read must be called from one goroutine at a time; Position may be called
+// Source implements weir.Positioner ([Source.Position], [Source.Seek]), so
+// a run with weir's Pipeline.WithCheckpoint resumes after the last key
+// whose records were all loaded; [CheckpointStore] keeps the positions in
+// the same database.
+//
+// Read must be called from one goroutine at a time; LastKey may be called
 // from any goroutine.
 type Source[E any] struct {
 	db    *sql.DB
@@ -93,10 +98,12 @@ type Source[E any] struct {
 
 	stmtFirst, stmtNext *sql.Stmt
 
-	mu     sync.Mutex
-	pos    []any
-	done   bool
-	closed bool
+	mu      sync.Mutex
+	pos     []any
+	done    bool
+	closed  bool
+	started bool // Read was called: Seek is too late
+	seeked  bool
 }
 
 // NewSource returns a source reading through db. It does not touch the
@@ -137,12 +144,13 @@ func NewSource[E any](db *sql.DB, cfg SourceConfig[E]) (*Source[E], error) {
 // Read fetches the next page, up to len(buf) rows (or PageSize), into buf.
 // It returns io.EOF with the last page (a page shorter than asked means
 // the end), so reading n rows costs about n/len(buf) + 1 queries. A Scan or
-// query error ends the Read with the rows scanned before it; Position then
+// query error ends the Read with the rows scanned before it; LastKey then
 // points at the last of them, and a later Read retries from there. Blocks
 // on the query; cancelling ctx interrupts it.
 func (s *Source[E]) Read(ctx context.Context, buf []E) (int, error) {
 	s.mu.Lock()
 	closed, done, pos := s.closed, s.done, s.pos
+	s.started = true
 	s.mu.Unlock()
 	switch {
 	case closed:
@@ -234,10 +242,14 @@ func (s *Source[E]) what() string {
 	return s.cfg.Table.Name
 }
 
-// Position returns the key of the last record read (a copy, in Table.Key
+// LastKey returns the key of the last record read (a copy, in Table.Key
 // order), or SourceConfig.After before the first row. Pass it as After to
 // resume after that record. Safe for concurrent use.
-func (s *Source[E]) Position() []any {
+//
+// With weir's engine, records Read returned may not be loaded yet: for
+// checkpoints, use weir's Pipeline.WithCheckpoint, which saves a key only
+// once every record before it is loaded.
+func (s *Source[E]) LastKey() []any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.pos)

@@ -95,8 +95,8 @@ func TestSourceReadsEachRowOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkSequence(t, got, 1, 1000)
-			if pos := src.Position(); !reflect.DeepEqual(pos, []any{int64(3000)}) {
-				t.Fatalf("Position() = %v, want [3000]", pos)
+			if pos := src.LastKey(); !reflect.DeepEqual(pos, []any{int64(3000)}) {
+				t.Fatalf("LastKey() = %v, want [3000]", pos)
 			}
 			if n, err := src.Read(context.Background(), make([]kv, 5)); n != 0 || err != io.EOF {
 				t.Fatalf("Read after the end = %d, %v", n, err)
@@ -109,8 +109,8 @@ func TestSourceResumesFromKey(t *testing.T) {
 	db := seedKV(t, 1000)
 	ctx := context.Background()
 	src, _ := sqlite.NewSource(db, sqlite.SourceConfig[kv]{Table: kvTable, Scan: scanKV, Key: kvKey})
-	if pos := src.Position(); pos != nil {
-		t.Fatalf("Position() before reading = %v, want nil", pos)
+	if pos := src.LastKey(); pos != nil {
+		t.Fatalf("LastKey() before reading = %v, want nil", pos)
 	}
 	buf := make([]kv, 100)
 	var first []kv
@@ -121,7 +121,7 @@ func TestSourceResumesFromKey(t *testing.T) {
 		}
 		first = append(first, buf[:n]...)
 	}
-	pos := src.Position()
+	pos := src.LastKey()
 	if err := src.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +221,8 @@ func TestSourceScanError(t *testing.T) {
 	if !errors.Is(err, boom) || n != 1 {
 		t.Fatalf("Read = %d, %v; want the row before the failing one and its error", n, err)
 	}
-	if pos := src.Position(); !reflect.DeepEqual(pos, []any{int64(27)}) {
-		t.Fatalf("Position() = %v, want [27]: the failing row must be read again on resume", pos)
+	if pos := src.LastKey(); !reflect.DeepEqual(pos, []any{int64(27)}) {
+		t.Fatalf("LastKey() = %v, want [27]: the failing row must be read again on resume", pos)
 	}
 }
 

@@ -5,7 +5,10 @@
 // [MultiSink] loads the several tables a [connect.Splitter] expands each
 // record into; both insert each batch in one transaction with multi-row
 // INSERT statements. [Source] reads a table or query with keyset
-// pagination and can resume from a key. [Exec] runs schema scripts.
+// pagination and can resume from a key: it implements weir.Positioner,
+// and [CheckpointStore] keeps the checkpoints of weir's
+// Pipeline.WithCheckpoint in a table of the database. [Exec] runs schema
+// scripts.
 //
 // # One writer
 //

@@ -1,0 +1,106 @@
+package file
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/weir-etl/weir"
+)
+
+// CreateDeadLetter opens the file at path for appending, creating it if
+// needed, and returns a dead-letter sink writing to it, for
+// [weir.Pipeline.WithDeadLetter]: a JSON Lines file with one
+// [weir.Failure] per line, as
+//
+//	{"stage":"load","item":{"id":7,"name":"x"},"error":"...","attempts":1,"position":6,"batch":0}
+//
+// where "item" is the failed record encoded as JSON (its json tags apply).
+// Decode the file back with a [JSONLSource] over a struct like weir.Failure
+// whose Item field has the record's type.
+//
+// It appends, rather than truncating, because a resumed run (see
+// [weir.Pipeline.WithCheckpoint]) does not see again the records an earlier
+// run dead-lettered: their lines must stay. If the file ends in a partial
+// line (a crash in the middle of a write), a line break is added first, so
+// the next record starts a line of its own.
+//
+// Each Write flushes its lines to the operating system before it returns
+// ([JSONLSinkConfig.FlushEveryWrite]): once the engine has counted a record
+// as dead-lettered, a crash of the process does not lose it. Close syncs
+// the file to disk and closes it; the engine calls it at the end of the
+// run. A record whose Item does not encode as JSON (a channel, a func, a
+// NaN) is not an error: its item is written as
+// {"unencodable": "<the value printed with %+v>", "encode_error": "..."},
+// so that a dead letter is never lost to its own encoding.
+//
+// Write is safe for concurrent use; each Write's lines are contiguous.
+func CreateDeadLetter(path string) (*JSONLSink[weir.Failure], error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("file: create dead-letter file: %w", err)
+	}
+	if err := endPartialLine(f); err != nil {
+		return nil, errors.Join(fmt.Errorf("file: dead-letter file %s: %w", path, err), f.Close())
+	}
+	s := &JSONLSink[weir.Failure]{
+		out:      newLockedWriter(f, f, 0, true, path),
+		fallback: failureFallback,
+	}
+	return s, nil
+}
+
+// NewDeadLetter returns a dead-letter sink writing JSON Lines of
+// [weir.Failure] to w, as [CreateDeadLetter] describes: each Write flushes
+// to w before it returns, and an Item that does not encode is written as a
+// stand-in. Close flushes but does not close w. Safe for concurrent Writes
+// (w sees one Write at a time).
+func NewDeadLetter(w io.Writer) (*JSONLSink[weir.Failure], error) {
+	if w == nil {
+		return nil, errors.New("file: NewDeadLetter: nil io.Writer")
+	}
+	return &JSONLSink[weir.Failure]{
+		out:      newLockedWriter(w, nil, 0, true, "dead letters"),
+		fallback: failureFallback,
+	}, nil
+}
+
+// endPartialLine adds a line break to f if it is not empty and does not end
+// with one.
+func endPartialLine(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() == 0 {
+		return nil
+	}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, fi.Size()-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	_, err = f.Write([]byte{'\n'})
+	return err
+}
+
+// unencodable stands in for a dead-lettered item that JSON cannot hold.
+type unencodable struct {
+	Value       string `json:"unencodable"`
+	EncodeError string `json:"encode_error"`
+}
+
+// failureFallback replaces the Item of a failure that did not encode. The
+// other fields of a Failure are strings and integers: only Item can fail.
+func failureFallback(rec any, err error) any {
+	f, ok := rec.(*weir.Failure)
+	if !ok {
+		return nil
+	}
+	alt := *f
+	alt.Item = unencodable{Value: fmt.Sprintf("%+v", f.Item), EncodeError: err.Error()}
+	return &alt
+}
