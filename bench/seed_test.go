@@ -3,10 +3,8 @@ package bench_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/metrics"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +37,7 @@ func BenchmarkSeedSlim(b *testing.B) {
 	}{
 		{"weir", runWeir},
 		{"baseline", func(ctx context.Context, src weir.Source[bench.SlimUser], sink *bench.SumSink[bench.SlimTransformed], batch, workers int) error {
-			return runBaseline(ctx, src, sink, batch, workers)
+			return bench.Handwritten(ctx, src, sink, batch, workers)
 		}},
 	}
 	for _, e := range engines {
@@ -115,91 +113,12 @@ func runWeir(ctx context.Context, src weir.Source[bench.SlimUser], sink *bench.S
 	return p.Run(ctx)
 }
 
-// slimReader and slimWriter are the only parts of source and sink the
-// baseline uses: it shares the generator and the sink with weir, nothing
-// else.
-type slimReader interface {
-	Read(ctx context.Context, buf []bench.SlimUser) (int, error)
-}
-
-type slimWriter interface {
-	Write(ctx context.Context, batch []bench.SlimTransformed) error
-}
-
-// runBaseline is the hand-written pipeline weir is measured against: one
-// producer filling batch slices with the source's Read, a channel of
-// slices to workers goroutines that transform each batch into their own
-// output slice and write it to the sink, and a free list recycling input
-// slices. No timing, no stats, no pooling beyond that: the practical
-// ceiling for this shape of pipeline.
-func runBaseline(ctx context.Context, src slimReader, sink slimWriter, batch, workers int) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-
-	work := make(chan []bench.SlimUser, workers)
-	free := make(chan []bench.SlimUser, 2*workers+2) // every slice that can be alive at once
-	var wg sync.WaitGroup
-
-	wg.Go(func() {
-		defer close(work)
-		for {
-			var buf []bench.SlimUser
-			select {
-			case buf = <-free:
-			default:
-				buf = make([]bench.SlimUser, batch)
-			}
-			n, err := src.Read(ctx, buf)
-			if n > 0 {
-				select {
-				case work <- buf[:n]:
-				case <-ctx.Done():
-					return
-				}
-			}
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				cancel(fmt.Errorf("read: %w", err))
-				return
-			}
-		}
-	})
-	for range workers {
-		wg.Go(func() {
-			out := make([]bench.SlimTransformed, batch)
-			for in := range work {
-				res := out[:len(in)]
-				for i := range in {
-					v, err := bench.TransformSlim(ctx, in[i])
-					if err != nil {
-						cancel(fmt.Errorf("transform: %w", err))
-						return
-					}
-					res[i] = v
-				}
-				if err := sink.Write(ctx, res); err != nil {
-					cancel(fmt.Errorf("write: %w", err))
-					return
-				}
-				select {
-				case free <- in[:cap(in)]:
-				default:
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return context.Cause(ctx)
-}
-
 // TestBaseline checks the benchmark's reference pipeline delivers every
 // record exactly once, so BenchmarkSeedSlim compares like with like.
 func TestBaseline(t *testing.T) {
 	for _, c := range seedConfigs {
 		sink := &bench.SumSink[bench.SlimTransformed]{}
-		if err := runBaseline(context.Background(), bench.NewSlimSource(10_007, 1), sink, c.batch, c.workers); err != nil {
+		if err := bench.Handwritten(context.Background(), bench.NewSlimSource(10_007, 1), sink, c.batch, c.workers); err != nil {
 			t.Fatal(err)
 		}
 		if sink.Records() != 10_007 || sink.Sum() != 10_007*10_008/2 {

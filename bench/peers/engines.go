@@ -77,71 +77,14 @@ func runWeir(ctx context.Context, records int, sink *sumSink) error {
 	return nil
 }
 
-// runHandwritten is the practical ceiling: the shape of the bench package's
-// hand-written baseline. One producer fills batch slices with the source's
-// Read and sends them on a channel of slices to the workers, which transform
-// each batch into their own output slice and write it to the sink; a free
-// list recycles input slices. No timing, no stats, no batch timer.
+// runHandwritten is the practical ceiling: the bench package's
+// hand-written pipeline (bench.Handwritten), also the baseline of
+// BenchmarkSeedSlim. One producer fills batch slices with the source's Read
+// and sends them on a channel of slices to the workers, which transform each
+// batch into their own output slice and write it to the sink; a free list
+// recycles input slices. No timing, no stats, no batch timer.
 func runHandwritten(ctx context.Context, records int, sink *sumSink) error {
-	src := bench.NewSlimSource(records, seed)
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-
-	work := make(chan []bench.SlimUser, workers)
-	free := make(chan []bench.SlimUser, 2*workers+2) // every slice that can be alive at once
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer close(work)
-		for {
-			var buf []bench.SlimUser
-			select {
-			case buf = <-free:
-			default:
-				buf = make([]bench.SlimUser, batchSize)
-			}
-			n, err := src.Read(ctx, buf)
-			if n > 0 {
-				select {
-				case work <- buf[:n]:
-				case <-ctx.Done():
-					return
-				}
-			}
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				cancel(fmt.Errorf("handwritten: read: %w", err))
-				return
-			}
-		}
-	})
-	for range workers {
-		wg.Go(func() {
-			out := make([]bench.SlimTransformed, batchSize)
-			for in := range work {
-				res := out[:len(in)]
-				for i := range in {
-					v, err := bench.TransformSlim(ctx, in[i])
-					if err != nil {
-						cancel(fmt.Errorf("handwritten: transform: %w", err))
-						return
-					}
-					res[i] = v
-				}
-				if err := sink.Write(ctx, res); err != nil {
-					cancel(fmt.Errorf("handwritten: write: %w", err))
-					return
-				}
-				select {
-				case free <- in[:cap(in)]:
-				default:
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return context.Cause(ctx)
+	return bench.Handwritten(ctx, bench.NewSlimSource(records, seed), sink, batchSize, workers)
 }
 
 // runRill is rill's idiom for batched work: a stream of single records
