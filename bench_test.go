@@ -94,3 +94,28 @@ func BenchmarkStatsOverhead(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTransformConcurrency measures the seed's hard-coded
+// buffer_unordered(10), now Config.TransformConcurrency, on a CPU-bound
+// per-record transform: one op is a run of 1M records, batch 128, 2 workers.
+//
+//	go test -run '^$' -bench TransformConcurrency -benchtime 1x -count 5
+func BenchmarkTransformConcurrency(b *testing.B) {
+	const n = 1_000_000
+	for _, tc := range []int{1, 2, 4, 10} {
+		b.Run(fmt.Sprintf("tconc=%d", tc), func(b *testing.B) {
+			sink := weir.SinkFunc[out](func(context.Context, []out) error { return nil })
+			for b.Loop() {
+				p, err := weir.New(genSource(n), weir.Map(transformRec), weir.Sink[out](sink),
+					weir.Config{BatchSize: 128, Workers: 2, TransformConcurrency: tc})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := p.Run(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
