@@ -165,3 +165,37 @@ func TestMigrationSurvivesAPostgresRestart(t *testing.T) {
 		t.Fatalf("after a restart: %s", bad)
 	}
 }
+
+// TestInterruptSavesTheCheckpointAndSaysHowToResume sends SIGINT to a
+// running `weir migrate --resume`: it stops, keeps its checkpoint, prints
+// the report and how to continue, exits 1; the rerun finishes the job.
+func TestInterruptSavesTheCheckpointAndSaysHowToResume(t *testing.T) {
+	db := t.TempDir() + "/w.db"
+	args := []string{"migrate", "--users", "15000", "--to", "sqlite:" + db, "--resume", "--progress", "off", "--batch", "100"}
+	cmd := cliCommand(t, args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The interrupt's moment is the fault injected; the run takes seconds.
+	timer := time.AfterFunc(1500*time.Millisecond, func() { cmd.Process.Signal(os.Interrupt) })
+	err := cmd.Wait()
+	if !timer.Stop() {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != exitFailed {
+			t.Fatalf("interrupted run: %v, want exit %d\n%s", err, exitFailed, out.String())
+		}
+		for _, want := range []string{"interrupted", "checkpoint saved at position", "--resume", "loaded"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("interrupted run's output lacks %q:\n%s", want, out.String())
+			}
+		}
+	} else {
+		t.Logf("the run finished before the interrupt; checking the rerun only")
+	}
+	code, stdout, stderr := weirCmd(t, args...)
+	if code != exitOK || !strings.Contains(stdout, "verified: every table holds exactly") {
+		t.Fatalf("rerun: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
