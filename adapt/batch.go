@@ -96,8 +96,10 @@ func (c BatchConfig) Validate() error {
 // squares over a decaying window of observations, and picks the smallest
 // size whose fixed part is at most Overhead of the whole, within
 // [Min, Max] and under MaxLatency. Sizes move on a ladder of steps
-// (×1.25), and only when the target is more than one step away, so in
-// steady state the size holds still or moves by one step at most.
+// (×1.25), and only when the target is at least one rung away, so in
+// steady state the size holds still or moves by one step at most; far
+// below the target it climbs several rungs at once (up to half the target)
+// so a run starting from a small default gets there in a few batches.
 //
 // It is safe for concurrent use. Cost: a mutex and a few float operations
 // per observation.
@@ -165,6 +167,11 @@ func (s *BatchSizer) Observe(records int, latency time.Duration) int {
 	down := s.clamp(int(float64(s.size) / step))
 	switch {
 	case up > s.size && target >= up:
+		// Far below the target (a start from a small default), climb
+		// several rungs at once: up to half the target.
+		for next := s.clamp(int(math.Ceil(float64(up) * step))); next > up && next <= target/2; next = s.clamp(int(math.Ceil(float64(up) * step))) {
+			up = next
+		}
 		s.size = up
 	case down < s.size && target <= down:
 		s.size = down

@@ -87,6 +87,8 @@ func (c LimitConfig) Validate() error {
 //     mean RTT rose above the baseline by more than Tolerance in two
 //     windows running: the extra loads only queued inside the database.
 //   - The limit stays within [1, Max].
+//   - Until the first cut it doubles instead of adding 1 (TCP's slow
+//     start), and the first cut halves it back to the last limit that held.
 //
 // Vector compares a window's RTT with a moving average plus deviations; on
 // a database whose latency grows smoothly with load that comparison drifts
@@ -112,7 +114,8 @@ type Limiter struct {
 	allSum   float64 // RTTs of every load started in this window
 	allN     int
 	failed   bool
-	rising   int // consecutive windows whose RTT rose
+	rising   int  // consecutive windows whose RTT rose
+	settled  bool // slow start is over (the first cut, or Max reached)
 }
 
 // minWindowLoads is the fewest judged loads a window needs: on a machine
@@ -236,10 +239,23 @@ func (l *Limiter) adjust(now time.Time) {
 	}
 	switch {
 	case l.failed || l.rising >= 2:
-		l.limit = max(1, int(math.Floor(float64(l.limit)*l.cfg.Decrease)))
+		if !l.settled {
+			// Slow start overshot: go back to the last limit that held.
+			l.limit = max(1, l.limit/2)
+			l.settled = true
+		} else {
+			l.limit = max(1, int(math.Floor(float64(l.limit)*l.cfg.Decrease)))
+		}
 		l.rising = 0
 	case atLimit && !rising && l.limit < l.cfg.Max:
-		l.limit++
+		if l.settled {
+			l.limit++
+		} else {
+			// Slow start, as TCP's: double until the first sign of
+			// congestion, so a run reaches its concurrency in a few
+			// windows instead of one window per step.
+			l.limit = min(2*l.limit, l.cfg.Max)
+		}
 	}
 	l.base *= 1.001
 	l.gen++
