@@ -21,7 +21,7 @@
 # note. It prints a Markdown report, also written to OUT/report.md with the
 # raw measurements (OUT/results.jsonl) and every loader's log.
 #
-# Usage: bench/pgload/run.sh [flags]      (from anywhere; about 15 minutes with the defaults)
+# Usage: bench/pgload/run.sh [flags]   (from anywhere; about 17 minutes with the defaults on a quiet 2-core machine)
 #
 #   --runs N          runs of every measurement; medians are reported (default 3)
 #   --copy-rows N     rows of the COPY-ceiling bench; 0 skips it (default 1000000)
@@ -206,9 +206,13 @@ sql() { "${psql_cmd[@]}" -d bench -tA -c "$1"; }
 hz=$(getconf CLK_TCK)
 server_ticks() {
 	# Wait (at most 10 s) until no client backend of the bench database
-	# remains, so the last load's backends are counted.
+	# remains and no exited one awaits reaping (a zombie has no command
+	# line to match), so the last load's backends are counted.
 	for _ in $(seq 200); do
-		pgrep -P "$pm_pid" -f 'postgres: postgres bench' >/dev/null || break
+		if ! pgrep -P "$pm_pid" -f 'postgres: postgres bench' >/dev/null &&
+			! ps --ppid "$pm_pid" -o stat= | grep -q Z; then
+			break
+		fi
 		sleep 0.05
 	done
 	awk '{print $16 + $17}' "/proc/$pm_pid/stat"
