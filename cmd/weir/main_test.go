@@ -26,6 +26,7 @@ func weirCmd(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestMigrateIntoSQLite(t *testing.T) {
+	checkLeaks(t)
 	db := filepath.Join(t.TempDir(), "w.db")
 	code, out, errOut := weirCmd(t, "migrate", "--users", "300", "--to", "sqlite:"+db, "--progress", "log", "--batch", "32")
 	if code != exitOK {
@@ -109,6 +110,7 @@ func TestMigrateFromJSONL(t *testing.T) {
 
 func TestMigrateIntoPostgres(t *testing.T) {
 	pg := pgtest.New(t)
+	checkLeaks(t)
 	code, out, errOut := weirCmd(t, "migrate", "--users", "500", "--to", pg.URL(), "--load-concurrency", "2", "--progress", "off")
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)

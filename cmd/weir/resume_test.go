@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/weir-etl/weir"
 	"github.com/weir-etl/weir/connect/postgres"
 	"github.com/weir-etl/weir/examples/users"
@@ -45,6 +47,7 @@ func cliCommand(t *testing.T, args ...string) *exec.Cmd {
 // doubled (every table has a primary key, and the counts must match).
 func TestMigrateSurvivesSIGKILL(t *testing.T) {
 	pg := pgtest.New(t)
+	checkLeaks(t)
 	const n = 4000
 	args := []string{"migrate", "--users", "4000", "--to", pg.URL(), "--resume", "--progress", "off", "--batch", "50", "--load-concurrency", "2"}
 	rng := rand.New(rand.NewPCG(2026, 11))
@@ -122,8 +125,20 @@ func (s *restartingSink) Write(ctx context.Context, b []users.User) error {
 	return s.Sink.Write(ctx, b)
 }
 
+// checkLeaks fails t if goroutines started after the call are still
+// running once t's cleanups have run (pools close in cleanups).
+func checkLeaks(t *testing.T) {
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opt, pgtestIgnore) })
+}
+
+// pgtestIgnore: the throwaway server's own process watcher restarts with
+// the server; it belongs to the test helper, not to weir.
+var pgtestIgnore = goleak.IgnoreAnyFunction("os/exec.(*Cmd).Wait")
+
 func TestMigrationSurvivesAPostgresRestart(t *testing.T) {
 	pg := pgtest.New(t)
+	checkLeaks(t)
 	ctx := context.Background()
 	tgt, err := openTarget(ctx, pg.URL(), 2)
 	if err != nil {
