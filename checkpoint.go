@@ -33,6 +33,16 @@ type CheckpointStore interface {
 	Save(ctx context.Context, job string, pos []byte) error
 }
 
+// CheckpointSink is a sink that can record a job's position in the same
+// transaction as a batch, so that the two commit together or not at all
+// (see [Pipeline.WithExactlyOnce]). connect/postgres's sinks implement it.
+type CheckpointSink[T any] interface {
+	Sink[T]
+	// WriteCheckpoint writes batch (possibly empty) and saves pos as job's
+	// position, atomically.
+	WriteCheckpoint(ctx context.Context, batch []T, job string, pos []byte) error
+}
+
 // checkpointer tracks which batches are finished and saves the position
 // below which every batch is: the ack tracker. Batches finish out of order
 // when several workers load; the checkpoint only moves over a contiguous
@@ -49,12 +59,16 @@ type checkpointer struct {
 	committed []byte             // position after batch next-1, if known
 	saved     []byte
 	wake      chan struct{} // one slot: a new committed position
+	advanced  chan struct{} // closed (and replaced) whenever next moves
+	// inTx: the sink saves positions in its own transactions
+	// (WithExactlyOnce); the checkpointer only tracks them.
+	inTx bool
 }
 
 type posEntry struct{ pos []byte }
 
 func newCheckpointer(store CheckpointStore, job string) *checkpointer {
-	return &checkpointer{store: store, job: job, done: map[int64]posEntry{}, wake: make(chan struct{}, 1)}
+	return &checkpointer{store: store, job: job, done: map[int64]posEntry{}, wake: make(chan struct{}, 1), advanced: make(chan struct{})}
 }
 
 // finish marks batch seq as done (loaded, filtered away, or dead-lettered).
@@ -66,6 +80,10 @@ func (c *checkpointer) finish(seq int64, pos []byte) {
 	defer c.mu.Unlock()
 	c.done[seq] = posEntry{pos}
 	moved := false
+	defer func() {
+		close(c.advanced)
+		c.advanced = make(chan struct{})
+	}()
 	for {
 		e, ok := c.done[c.next]
 		if !ok {
@@ -102,8 +120,30 @@ func (c *checkpointer) loop(ctx context.Context, stop <-chan struct{}) error {
 	}
 }
 
+// waitTurn blocks until every batch before seq is finished: in exactly-once
+// mode batches commit in order, each with its position.
+func (c *checkpointer) waitTurn(ctx context.Context, seq int64) error {
+	for {
+		c.mu.Lock()
+		if c.next >= seq {
+			c.mu.Unlock()
+			return nil
+		}
+		ch := c.advanced
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // save writes the committed position if it changed since the last save.
 func (c *checkpointer) save(ctx context.Context) error {
+	if c.inTx {
+		return nil // the sink saved it with the batch
+	}
 	c.mu.Lock()
 	pos := c.committed
 	c.mu.Unlock()

@@ -1,6 +1,7 @@
 package weir
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +42,7 @@ type Pipeline[E, T any] struct {
 	dead  Sink[Failure]
 	store CheckpointStore
 	job   string
+	once  bool // WithExactlyOnce
 	ck    *checkpointer // this run's ack tracker, when checkpointing
 	// retryable classifies errors for Config.Retry; defaultRetryable
 	// unless WithRetryable replaced it.
@@ -130,6 +132,26 @@ func (p *Pipeline[E, T]) WithCheckpoint(store CheckpointStore, job string) *Pipe
 	return p
 }
 
+// WithExactlyOnce is [Pipeline.WithCheckpoint] for a sink that saves the
+// position in the same transaction as each batch ([CheckpointSink]): a
+// batch and the checkpoint after it commit together or not at all, so a run
+// stopped at any instant (a crash, kill -9) and resumed loads every record
+// exactly once, without needing an idempotent sink. store reads the
+// position back (at start, and before retrying a write whose commit may
+// have happened: if the position is already there, the write did commit).
+//
+// The price is order: each batch is one Read of the source, batches commit
+// in sequence (a worker waits for the batch before its own), and loading
+// happens on the workers (LoadConcurrency must be 0, Adaptive off), so the
+// load stage runs one commit at a time. OnLoadError must be FailRun:
+// bisecting a batch would commit parts without a position. It panics if the
+// pipeline has started.
+func (p *Pipeline[E, T]) WithExactlyOnce(store CheckpointStore, job string) *Pipeline[E, T] {
+	p.WithCheckpoint(store, job)
+	p.once = true
+	return p
+}
+
 // WithRetryable sets which errors [Config.Retry] retries. The default
 // retries an error only if something in its chain has a Retryable() or
 // Temporary() method that returns true (see [Transient]); connectors offer
@@ -178,6 +200,10 @@ func (p *Pipeline[E, T]) Run(ctx context.Context) error {
 
 	var err error
 	switch {
+	case p.once && !implements[CheckpointSink[T]](p.sink):
+		err = errors.New("weir: WithExactlyOnce needs a sink that implements weir.CheckpointSink (saving the position in its own transaction)")
+	case p.once && (p.cfg.LoadConcurrency != 0 || p.cfg.Adaptive || p.cfg.OnLoadError == Skip):
+		err = errors.New("weir: WithExactlyOnce needs LoadConcurrency 0, Adaptive off and OnLoadError FailRun: batches commit in order on the workers")
 	case (p.cfg.OnTransformError == Skip || p.cfg.OnLoadError == Skip) && p.dead == nil:
 		err = errors.New("weir: an error policy is Skip but there is no dead-letter sink: call WithDeadLetter")
 	case p.cfg.BatchBytes > 0 && p.size == nil:
@@ -190,6 +216,7 @@ func (p *Pipeline[E, T]) Run(ctx context.Context) error {
 	if err == nil && p.store != nil {
 		m.resumedFrom, err = resume(ctx, p.src, p.store, p.job)
 		p.ck = newCheckpointer(p.store, p.job)
+		p.ck.inTx = p.once
 		m.ck = p.ck
 	}
 	if err == nil {
@@ -321,6 +348,7 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 		last: time.Now(),
 	}
 	bt.timer.Stop()
+	bt.perRead = p.once
 	bt.bs.Store(int64(startSize))
 	if ctl != nil {
 		ctl.batchSize = &bt.bs
@@ -480,6 +508,7 @@ type batcher[E any] struct {
 	m        *metrics
 	size     func(*E) int
 	bs       atomic.Int64 // batch size; changes when batching is adaptive
+	perRead  bool         // each Read's records are one batch (exactly-once mode)
 	maxBytes int64
 	interval time.Duration
 	timing   bool
@@ -503,7 +532,7 @@ func (b *batcher[E]) add(chunk []E, now time.Time, pos []byte) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bs := int(b.bs.Load())
-	if len(b.cur) == 0 && len(chunk) == bs && b.maxBytes == 0 {
+	if b.perRead || len(b.cur) == 0 && len(chunk) == bs && b.maxBytes == 0 {
 		var bytes int64
 		if b.size != nil {
 			for i := range chunk {
@@ -683,6 +712,16 @@ func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E
 		if len(res) == 0 {
 			tpool.put(res)
 			if p.ck != nil {
+				if p.once {
+					// Nothing to load, but the position still moves, in
+					// order, in the sink's transaction.
+					if err := p.ck.waitTurn(ctx, b.seq); err != nil {
+						return err
+					}
+					if err := p.sink.(CheckpointSink[T]).WriteCheckpoint(ctx, nil, p.job, b.pos); err != nil {
+						return p.stageErr(StageLoad, b.seq, b.first, b.n, fmt.Errorf("save checkpoint: %w", err))
+					}
+				}
 				p.ck.finish(b.seq, b.pos)
 			}
 			continue
@@ -746,7 +785,13 @@ func (p *Pipeline[E, T]) load(ctx context.Context, m *metrics, b batch[T], tpool
 	} else if !p.noTiming && start.IsZero() {
 		start = time.Now()
 	}
-	attempts, err := p.write(ctx, m, b.items)
+	var attempts int
+	var err error
+	if p.once {
+		attempts, err = p.writeOnce(ctx, m, b)
+	} else {
+		attempts, err = p.write(ctx, m, b.items)
+	}
 	var end time.Time
 	if !p.noTiming || ctl != nil {
 		end = time.Now()
@@ -783,6 +828,32 @@ func (p *Pipeline[E, T]) load(ctx context.Context, m *metrics, b batch[T], tpool
 	}
 	tpool.put(b.items)
 	return end, nil
+}
+
+// writeOnce writes batch b and its position in one transaction, in batch
+// order. A retried write first asks the store whether the previous attempt
+// committed after all (its position is there): then it is done.
+func (p *Pipeline[E, T]) writeOnce(ctx context.Context, m *metrics, b batch[T]) (int, error) {
+	if err := p.ck.waitTurn(ctx, b.seq); err != nil {
+		return 1, err
+	}
+	cs := p.sink.(CheckpointSink[T])
+	tries := 0
+	op := func() error {
+		tries++
+		if tries > 1 {
+			if cur, err := p.store.Load(ctx, p.job); err == nil && bytes.Equal(cur, b.pos) {
+				return nil
+			}
+		}
+		return callRecover(func() error { return cs.WriteCheckpoint(ctx, b.items, p.job, b.pos) })
+	}
+	if p.cfg.Retry.MaxAttempts <= 1 {
+		return 1, op()
+	}
+	attempts, err := p.retrier().do(ctx, op)
+	m.load.retries.Add(int64(attempts - 1))
+	return attempts, err
 }
 
 // write calls Sink.Write with the retry policy; it returns the attempts made.
@@ -916,4 +987,9 @@ func (c *controllers) observe(tok adapt.Token, records, sourceRecords int, d tim
 	// The sizer models cost per source record: that is what BatchSize
 	// controls, whatever the transform does to the count.
 	c.batchSize.Store(int64(c.sizer.Observe(sourceRecords, d)))
+}
+
+func implements[I any](v any) bool {
+	_, ok := v.(I)
+	return ok
 }

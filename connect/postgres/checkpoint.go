@@ -91,7 +91,13 @@ func (c *CheckpointStore) Save(ctx context.Context, job string, pos []byte) erro
 	case len(pos) == 0:
 		return fmt.Errorf("postgres: checkpoint Save of %q: empty position", job)
 	}
-	_, err := c.db.Exec(ctx, `INSERT INTO `+CheckpointTable+` (job, position, updated_at) VALUES ($1, $2, clock_timestamp())
+	return saveCheckpoint(ctx, c.db, job, pos)
+}
+
+// saveCheckpoint upserts job's position through db (a pool or, for
+// exactly-once writes, the batch's own transaction).
+func saveCheckpoint(ctx context.Context, db DB, job string, pos []byte) error {
+	_, err := db.Exec(ctx, `INSERT INTO `+CheckpointTable+` (job, position, updated_at) VALUES ($1, $2, clock_timestamp())
 		ON CONFLICT (job) DO UPDATE SET position = EXCLUDED.position, updated_at = EXCLUDED.updated_at`, job, pos)
 	if err != nil {
 		return fmt.Errorf("postgres: save checkpoint of %q: %w", job, err)

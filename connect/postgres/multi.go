@@ -100,6 +100,24 @@ func (s *MultiSink[T]) Write(ctx context.Context, batch []T) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	return s.write(ctx, batch, nil)
+}
+
+// WriteCheckpoint implements weir.CheckpointSink for
+// (*weir.Pipeline).WithExactlyOnce: it loads batch (which may be empty) and
+// saves pos as job's position in the same transaction, so both commit or
+// neither does. The checkpoint table must exist: create it with
+// [NewCheckpointStore], which is also the store to pass to WithExactlyOnce.
+func (s *MultiSink[T]) WriteCheckpoint(ctx context.Context, batch []T, job string, pos []byte) error {
+	if job == "" || len(pos) == 0 {
+		return errors.New("postgres: WriteCheckpoint needs a job name and a position")
+	}
+	return s.write(ctx, batch, func(tx pgx.Tx) error { return saveCheckpoint(ctx, tx, job, pos) })
+}
+
+// write splits batch and loads it in one transaction, running also (when
+// set) inside that transaction after the rows.
+func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(pgx.Tx) error) error {
 	buf := s.bufs.Get().(*rowBuffer)
 	defer func() {
 		if buf.release() {
@@ -121,10 +139,20 @@ func (s *MultiSink[T]) Write(ctx context.Context, batch []T) error {
 			buf.items = append(buf.items, staged{t: t, idx: i, src: r})
 		}
 	}
-	if len(buf.items) == 0 {
+	if len(buf.items) == 0 && also == nil {
 		return nil // every record split into no rows
 	}
-	if err := inTx(ctx, s.db, func(tx pgx.Tx) error { return loadTx(ctx, tx, buf.items, s.upsert) }); err != nil {
+	if err := inTx(ctx, s.db, func(tx pgx.Tx) error {
+		if len(buf.items) > 0 {
+			if err := loadTx(ctx, tx, buf.items, s.upsert); err != nil {
+				return err
+			}
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	for _, it := range buf.items {
