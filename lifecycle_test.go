@@ -389,3 +389,29 @@ func TestStats(t *testing.T) {
 }
 
 var pipelineForStats interface{ Stats() weir.Stats }
+
+func TestStopFinishesWhatWasRead(t *testing.T) {
+	var loaded atomic.Int64
+	var p *weir.Pipeline[int, int]
+	sink := weir.SinkFunc[int](func(_ context.Context, b []int) error {
+		if loaded.Add(int64(len(b))) >= 500 {
+			p.Stop() // from inside the run, as a signal handler would
+		}
+		return nil
+	})
+	p = mustNew(t, blockingSource(1_000_000), weir.Identity[int](), weir.Sink[int](sink), weir.Config{BatchSize: 100, Workers: 2})
+	err := p.Run(context.Background())
+	if !errors.Is(err, weir.ErrStopped) || errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want ErrStopped", err)
+	}
+	st := p.Stats()
+	if st.Extract.Records == 0 || st.Load.Records != st.Extract.Records || st.CheckAccounting() != nil {
+		t.Fatalf("after Stop: extracted %d, loaded %d; every record read must be loaded", st.Extract.Records, st.Load.Records)
+	}
+	// Stop before Run: the run ends after its first Read and says so.
+	q := mustNew(t, blockingSource(10), weir.Identity[int](), weir.Sink[int](&collector[int]{}), weir.Config{})
+	q.Stop()
+	if err := q.Run(context.Background()); !errors.Is(err, weir.ErrStopped) {
+		t.Fatalf("Run after Stop = %v", err)
+	}
+}

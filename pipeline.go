@@ -50,6 +50,10 @@ type Pipeline[E, T any] struct {
 
 	noTiming bool // benchmarks only: measure the cost of timing and histograms
 	started  atomic.Bool
+	stopMu   sync.Mutex
+	stopRead context.CancelFunc // ends the reader (Stop); nil outside Run
+	stopped  bool
+	stopHit  atomic.Bool // the reader ended because of Stop
 	m        atomic.Pointer[metrics]
 }
 
@@ -167,6 +171,21 @@ func (p *Pipeline[E, T]) WithRetryable(retryable func(error) bool) *Pipeline[E, 
 func (p *Pipeline[E, T]) mustNotBeStarted(method string) {
 	if p.started.Load() {
 		panic("weir: " + method + " called after Run")
+	}
+}
+
+// Stop asks a running pipeline to stop gracefully: no more records are
+// read, the batches already read are transformed and loaded, and Run then
+// returns an error wrapping [ErrStopped] (the source was not finished). Use
+// it for the first Ctrl-C; cancel Run's context to abandon the batches in
+// flight too. Stop is safe to call from any goroutine, any number of
+// times, before, during or after Run.
+func (p *Pipeline[E, T]) Stop() {
+	p.stopMu.Lock()
+	defer p.stopMu.Unlock()
+	p.stopped = true
+	if p.stopRead != nil {
+		p.stopRead()
 	}
 }
 
@@ -358,8 +377,22 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 		loads = make(chan batch[T], cfg.QueueDepth)
 	}
 
+	readCtx, stopRead := context.WithCancel(ctx)
+	defer stopRead()
+	p.stopMu.Lock()
+	p.stopRead = stopRead
+	if p.stopped {
+		stopRead()
+	}
+	p.stopMu.Unlock()
+	defer func() {
+		p.stopMu.Lock()
+		p.stopRead = nil
+		p.stopMu.Unlock()
+	}()
+
 	var wg, workers sync.WaitGroup
-	wg.Go(func() { fail(p.read(ctx, m, bt)) })
+	wg.Go(func() { fail(p.read(ctx, readCtx, m, bt)) })
 	wg.Go(bt.timerLoop)
 	stopCk := make(chan struct{})
 	var ckLoop sync.WaitGroup
@@ -400,13 +433,22 @@ func (p *Pipeline[E, T]) stages(parent context.Context, m *metrics) error {
 	}
 	// Every record accounted for: a cheap check that the engine itself
 	// lost or doubled nothing.
-	return m.snapshot().CheckAccounting()
+	s := m.snapshot()
+	if err := s.CheckAccounting(); err != nil {
+		return err
+	}
+	if p.stopHit.Load() {
+		return fmt.Errorf("weir: run stopped after %d records (every record read was loaded): %w", s.Extract.Records, ErrStopped)
+	}
+	return nil
 }
 
 // read is the extract stage: one goroutine calling Source.Read into pooled
 // buffers of BatchSize and adding each chunk to the batcher, which runs on
 // this goroutine too (except for timer flushes, see [batcher]).
-func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, bt *batcher[E]) error {
+// readCtx is ctx, or a child of it that Stop cancels: then the reader ends
+// as at the end of input, flushing what it has.
+func (p *Pipeline[E, T]) read(ctx, readCtx context.Context, m *metrics, bt *batcher[E]) error {
 	defer bt.finish()
 	var pos int64
 	failures, failedSince := 0, time.Time{} // consecutive failed reads
@@ -417,7 +459,12 @@ func (p *Pipeline[E, T]) read(ctx context.Context, m *metrics, bt *batcher[E]) e
 		if !p.noTiming {
 			t0 = time.Now()
 		}
-		n, err := p.safeRead(ctx, buf)
+		n, err := p.safeRead(readCtx, buf)
+		if readCtx.Err() != nil && ctx.Err() == nil {
+			// Stop: keep what this Read returned, then end like io.EOF.
+			err = io.EOF
+			p.stopHit.Store(true)
+		}
 		var t1 time.Time
 		if !p.noTiming {
 			t1 = time.Now()

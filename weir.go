@@ -168,6 +168,10 @@ func (s *seqSource[E]) Close(context.Context) error {
 	return nil
 }
 
+// ErrStopped is wrapped by the error [Pipeline.Run] returns after
+// [Pipeline.Stop]: the run ended cleanly, but before its source did.
+var ErrStopped = errors.New("weir: stopped before the end of the source")
+
 // ErrAlreadyRun is returned by [Pipeline.Run] when the pipeline has run
 // before: sources are consumed by a run, so a pipeline runs once.
 var ErrAlreadyRun = errors.New("weir: pipeline has already run")

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -206,8 +208,11 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var running atomic.Pointer[weir.Pipeline[users.User, users.User]]
+	stopSignals := handleSignals(stderr, cancel, &running)
+	defer stopSignals()
 
 	// Order matters: everything that can be refused is checked before the
 	// target is touched, so a bad flag or an unreachable database leaves
@@ -256,6 +261,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &usageError{err}
 	}
+	running.Store(p)
 	if r := tgt.Retryable(); r != nil {
 		p.WithRetryable(r)
 	}
@@ -286,7 +292,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		if st.Checkpoint != nil {
 			how = fmt.Sprintf("checkpoint saved at position %s: rerun the same command with --resume to continue", st.Checkpoint)
 		}
-		if errors.Is(runErr, context.Canceled) {
+		if errors.Is(runErr, context.Canceled) || errors.Is(runErr, weir.ErrStopped) {
 			return fmt.Errorf("migrate into %s: interrupted: %s", tgt, how)
 		}
 		return fmt.Errorf("migrate into %s: %w; %s", tgt, runErr, how)
@@ -314,6 +320,49 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "verified: every table holds exactly the rows the source makes (%d rows)\n", sum(got))
 	return nil
+}
+
+// gracePeriod is how long an interrupted migration may take to load the
+// batches it has already read before they are abandoned.
+const gracePeriod = 10 * time.Second
+
+// handleSignals turns SIGINT/SIGTERM into a graceful stop: the first one
+// stops reading and lets the batches in flight load (up to gracePeriod),
+// the second, or the end of the grace period, cancels everything. Before
+// the pipeline exists, a signal cancels at once. The returned func ends the
+// handler and waits for it.
+func handleSignals(stderr io.Writer, cancel context.CancelFunc, running *atomic.Pointer[weir.Pipeline[users.User, users.User]]) func() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var grace <-chan time.Time
+		for {
+			select {
+			case <-sigs:
+				p := running.Load()
+				if p == nil || grace != nil {
+					cancel()
+					continue
+				}
+				fmt.Fprintf(stderr, "weir: stopping: loading the batches already read (up to %v; interrupt again to abandon them)\n", gracePeriod)
+				p.Stop()
+				t := time.NewTimer(gracePeriod)
+				defer t.Stop()
+				grace = t.C
+			case <-grace:
+				cancel()
+			case <-done:
+				return
+			}
+		}
+	})
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+		wg.Wait()
+	}
 }
 
 func loaders(c weir.Config) int {

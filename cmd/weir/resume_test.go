@@ -201,7 +201,7 @@ func TestInterruptSavesTheCheckpointAndSaysHowToResume(t *testing.T) {
 		if !errors.As(err, &exit) || exit.ExitCode() != exitFailed {
 			t.Fatalf("interrupted run: %v, want exit %d\n%s", err, exitFailed, out.String())
 		}
-		for _, want := range []string{"interrupted", "checkpoint saved at position", "--resume", "loaded"} {
+		for _, want := range []string{"stopping: loading the batches already read", "interrupted", "checkpoint saved at position", "--resume", "loaded"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("interrupted run's output lacks %q:\n%s", want, out.String())
 			}
