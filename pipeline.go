@@ -42,7 +42,7 @@ type Pipeline[E, T any] struct {
 	dead  Sink[Failure]
 	store CheckpointStore
 	job   string
-	once  bool // WithExactlyOnce
+	once  bool          // WithExactlyOnce
 	ck    *checkpointer // this run's ack tracker, when checkpointing
 	// retryable classifies errors for Config.Retry; defaultRetryable
 	// unless WithRetryable replaced it.
