@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -182,35 +184,47 @@ func TestMigrationSurvivesAPostgresRestart(t *testing.T) {
 }
 
 // TestInterruptSavesTheCheckpointAndSaysHowToResume sends SIGINT to a
-// running `weir migrate --resume`: it stops, keeps its checkpoint, prints
-// the report and how to continue, exits 1; the rerun finishes the job.
+// running `weir migrate --resume` as soon as its run has started: it stops
+// reading, loads what it read, keeps its checkpoint, prints the report and
+// how to continue, and exits 1; the rerun finishes the job exactly.
 func TestInterruptSavesTheCheckpointAndSaysHowToResume(t *testing.T) {
-	db := t.TempDir() + "/w.db"
-	args := []string{"migrate", "--users", "15000", "--to", "sqlite:" + db, "--resume", "--progress", "off", "--batch", "100"}
+	pg := pgtest.New(t)
+	args := []string{"migrate", "--users", "4000", "--to", pg.URL(), "--resume", "--progress", "off", "--batch", "50"}
 	cmd := cliCommand(t, args...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// The interrupt's moment is the fault injected; the run takes seconds.
-	timer := time.AfterFunc(1500*time.Millisecond, func() { cmd.Process.Signal(os.Interrupt) })
-	err := cmd.Wait()
-	if !timer.Stop() {
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.ExitCode() != exitFailed {
-			t.Fatalf("interrupted run: %v, want exit %d\n%s", err, exitFailed, out.String())
-		}
-		for _, want := range []string{"stopping: loading the batches already read", "interrupted", "checkpoint saved at position", "--resume", "loaded"} {
-			if !strings.Contains(out.String(), want) {
-				t.Errorf("interrupted run's output lacks %q:\n%s", want, out.String())
-			}
-		}
-	} else {
-		t.Logf("the run finished before the interrupt; checking the rerun only")
+	// The command prints its first line just before the run starts: that
+	// line, not a timer, is the moment to interrupt.
+	r := bufio.NewReader(stdout)
+	first, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(first, "weir migrate:") {
+		t.Fatalf("first line %q, %v", first, err)
 	}
-	code, stdout, stderr := weirCmd(t, args...)
-	if code != exitOK || !strings.Contains(stdout, "verified: every table holds exactly") {
-		t.Fatalf("rerun: exit %d\n%s%s", code, stdout, stderr)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(r)
+	err = cmd.Wait()
+	out := first + string(rest) + stderr.String()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitFailed {
+		t.Fatalf("interrupted run: %v, want exit %d\n%s", err, exitFailed, out)
+	}
+	for _, want := range []string{"stopping: loading the batches already read", "interrupted", "--resume", "loaded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("interrupted run's output lacks %q:\n%s", want, out)
+		}
+	}
+	again := cliCommand(t, args...)
+	b, err := again.CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "verified: every table holds exactly") {
+		t.Fatalf("rerun: %v\n%s", err, b)
 	}
 }
