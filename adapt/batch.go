@@ -182,7 +182,11 @@ func (s *BatchSizer) Observe(records int, latency time.Duration) int {
 // fit returns the intercept and slope of latency against size.
 func (s *BatchSizer) fit() (fixed, per float64, ok bool) {
 	den := s.n*s.sxx - s.sx*s.sx
-	if den <= 1e-9*s.sxx*s.n || s.n < 2 {
+	// Trust a slope only when the sizes observed differ enough (a 5%
+	// spread): with nearly one size, the latency's own swings (another
+	// controller changing the load, a noisy machine) would be read as a
+	// cost per record, and the size would wander.
+	if s.n < 2 || den <= (0.05*0.05)*s.sx*s.sx {
 		return 0, 0, false
 	}
 	per = (s.n*s.sxy - s.sx*s.sy) / den

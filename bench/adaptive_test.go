@@ -51,7 +51,7 @@ func TestAdaptiveMatchesBestStaticOnIOSink(t *testing.T) {
 				}
 			}
 		}
-		r, st := rate(2_000_000, weir.Config{Adaptive: true})
+		r, st := rate(4_000_000, weir.Config{Adaptive: true})
 		t.Logf("best static: %.0f records/s (%s); adaptive: %.0f records/s (%.0f%%), settled at batch %d, load limit %d",
 			best, bestCfg, r, 100*r/best, st.BatchSize, st.LoadLimit)
 		if r < 0.9*best {
