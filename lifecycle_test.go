@@ -415,3 +415,25 @@ func TestStopFinishesWhatWasRead(t *testing.T) {
 		t.Fatalf("Run after Stop = %v", err)
 	}
 }
+
+// TestTransformTimeExcludesWaitingForTheLoader: with a separate, slow load
+// stage, a worker blocks handing batches over; that wait must not count as
+// transform time (it once did, and the report blamed the transform).
+func TestTransformTimeExcludesWaitingForTheLoader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := weir.SinkFunc[int](func(context.Context, []int) error {
+			time.Sleep(10 * time.Millisecond) // fake clock: a slow database
+			return nil
+		})
+		p := mustNew(t, weir.FromSlice(ints(2000)), weir.Map(func(_ context.Context, v int) (int, error) { return v, nil }),
+			sink, weir.Config{BatchSize: 100, Workers: 2, LoadConcurrency: 1})
+		mustRun(t, p)
+		st := p.Stats()
+		if st.Transform.Busy != 0 || st.Load.Busy != 200*time.Millisecond {
+			t.Fatalf("transform busy %v (want 0 on a fake clock: it never sleeps), load busy %v (want 200ms)", st.Transform.Busy, st.Load.Busy)
+		}
+		if b := st.Bottleneck(); b != weir.StageLoad {
+			t.Errorf("Bottleneck = %v, want load", b)
+		}
+	})
+}

@@ -783,7 +783,9 @@ func (p *Pipeline[E, T]) work(ctx context.Context, m *metrics, in <-chan batch[E
 			last = end
 			continue
 		}
-		last = t1
+		// The hand-off may block on a busy load stage: that wait is not the
+		// next batch's transform time, so its start is read afresh.
+		last = time.Time{}
 		select {
 		case loads <- ob:
 		case <-ctx.Done():
