@@ -128,6 +128,7 @@ func TestMigrateIntoPostgres(t *testing.T) {
 	if err := pool.QueryRow(context.Background(), `SELECT username FROM users WHERE id = 250`).Scan(&title); err != nil || title != u.Username {
 		t.Errorf("user 250 username %q (err %v), want %q", title, err, u.Username)
 	}
+	checkForeignKeys(t, pool)
 }
 
 func TestMigrateRefusesBadInputWithoutWriting(t *testing.T) {

@@ -43,6 +43,7 @@ type migrateFlags struct {
 	verify          bool
 	truncate        bool
 	resume          bool
+	deferFKs        bool
 	progress        string
 }
 
@@ -65,6 +66,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 	fs.BoolVar(&f.verify, "verify", false, "load nothing: count the rows in the target and compare them with what the source should produce")
 	fs.BoolVar(&f.truncate, "truncate", false, "empty the 15 tables before loading (otherwise a target that already holds users is refused)")
 	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same job stopped (a checkpoint kept in the target), loading idempotently so nothing is doubled; with no checkpoint yet, start from the beginning")
+	fs.BoolVar(&f.deferFKs, "defer-constraints", true, "PostgreSQL: drop the tables' foreign keys during the load and add them back after (checking every row once, in bulk; about 2× faster here); false keeps them checked row by row")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, or off")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -278,9 +280,20 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "weir migrate: %s → %s (batch %d, workers %d, load concurrency %d)\n",
 		src.desc, tgt, p.Config().BatchSize, p.Config().Workers, loaders(p.Config()))
 
+	restore := func(context.Context) error { return nil }
+	if f.deferFKs {
+		if restore, err = tgt.DeferConstraints(ctx); err != nil {
+			return err
+		}
+	}
 	prog := startProgress(f.progress, stderr, p, src.total, rows)
 	runErr := p.Run(ctx)
 	prog.stop()
+	// Put the constraints back whatever happened: every batch that
+	// committed is whole (all its tables, in one transaction), so they hold.
+	if err := restore(context.WithoutCancel(ctx)); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
 
 	st := p.Stats()
 	if st.ResumedFrom != nil {

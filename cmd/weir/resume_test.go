@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
 
 	"github.com/weir-etl/weir"
@@ -108,6 +109,21 @@ func TestMigrateSurvivesSIGKILL(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: %d rows, want %d", table, got, want)
 		}
+	}
+	checkForeignKeys(t, pool)
+}
+
+// checkForeignKeys: the foreign keys a load defers are all back.
+func checkForeignKeys(t *testing.T, pool interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) {
+	t.Helper()
+	var fks int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_constraint WHERE contype = 'f'`).Scan(&fks); err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Count(users.SchemaPostgres, "FOREIGN KEY"); fks != want {
+		t.Errorf("%d foreign keys in the target, want the schema's %d", fks, want)
 	}
 }
 
