@@ -57,11 +57,14 @@
 // without the option keeps its lower-cased names when later decoded with
 // it, silently. bson tags avoid the question.
 //
-// For example, weir's examples/users.User has json tags only, named as
-// the seed's MongoDB documents are, with an ObjectID _id held as a hex
-// string; it decodes with
+// For example, weir's examples/users.User carries bson tags equal to its
+// json tags (named as the seed's MongoDB documents are), with an ObjectID
+// _id held as a hex string; `weir migrate --from mongodb://…` decodes it
+// with
 //
-//	BSONOptions: &options.BSONOptions{UseJSONStructTags: true, ObjectIDAsHexString: true}
+//	BSONOptions: &options.BSONOptions{ObjectIDAsHexString: true}
+//
+// (UseJSONStructTags as well, as the tests do, changes nothing for it).
 //
 // A document that does not decode (a string where the struct has an int)
 // stops the read with an error naming the document's ordinal in this read

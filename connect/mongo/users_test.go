@@ -14,9 +14,9 @@ import (
 	"github.com/weir-etl/weir/examples/users"
 )
 
-// usersBSON is how the source must decode examples/users.User, whose
-// fields have json tags only: by the json names, with the ObjectID _id
-// decoded into User.ObjectID as hex. Every decode or encode of User in
+// usersBSON is how the source decodes examples/users.User by its json
+// names (its bson tags are the same names), with the ObjectID _id decoded
+// into User.ObjectID as hex. Every decode or encode of User in
 // this test binary uses UseJSONStructTags: the driver caches a type's
 // field names on first use (see TestDriverCachesStructTagChoicePerType).
 var usersBSON = &options.BSONOptions{UseJSONStructTags: true, ObjectIDAsHexString: true}
