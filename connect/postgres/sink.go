@@ -30,12 +30,34 @@ type CopyConfig[T any] struct {
 // load PostgreSQL offers. COPY is a single statement, so a batch loads
 // whole or not at all; but a batch that did load is loaded again if it is
 // written again. Use [UpsertSink] when re-runs must not duplicate rows.
-type CopySink[T any] struct {
+type CopySink[T any] struct{ rowSink[T] }
+
+// rowSink is what CopySink and UpsertSink share: the table, the record
+// encoder, a pool of CopyFrom sources over a batch, and the row count.
+type rowSink[T any] struct {
 	db     DB
 	t      *table
 	values func(T, []any) []any
 	rows   atomic.Int64
 	srcs   sync.Pool // of *recordRows[T]
+}
+
+func (s *rowSink[T]) init(db DB, t *table, values func(T, []any) []any) {
+	s.db, s.t, s.values = db, t, values
+	s.srcs.New = func() any {
+		return &recordRows[T]{values: s.values, ncols: len(t.cols), row: make([]any, 0, len(t.cols))}
+	}
+}
+
+// withRows hands fn a pooled CopyFrom source over batch.
+func (s *rowSink[T]) withRows(batch []T, fn func(src *recordRows[T]) error) error {
+	src := s.srcs.Get().(*recordRows[T])
+	src.reset(batch)
+	defer func() {
+		src.release()
+		s.srcs.Put(src)
+	}()
+	return fn(src)
 }
 
 // NewCopySink returns a sink loading into cfg.Table through db. It checks
@@ -53,10 +75,8 @@ func NewCopySink[T any](db DB, cfg CopyConfig[T]) (*CopySink[T], error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s := &CopySink[T]{db: db, t: t, values: cfg.Values}
-	s.srcs.New = func() any {
-		return &recordRows[T]{values: s.values, ncols: len(t.cols), row: make([]any, 0, len(t.cols))}
-	}
+	s := &CopySink[T]{}
+	s.init(db, t, cfg.Values)
 	return s, nil
 }
 
@@ -70,21 +90,17 @@ func (s *CopySink[T]) Write(ctx context.Context, batch []T) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	src := s.srcs.Get().(*recordRows[T])
-	src.reset(batch)
-	defer func() {
-		src.release()
-		s.srcs.Put(src)
-	}()
-	n, err := s.db.CopyFrom(ctx, s.t.ident, s.t.cols, src)
-	if err != nil {
-		return s.t.wrap("copy", sourceErr(src, err))
-	}
-	if n != int64(len(batch)) {
-		return fmt.Errorf("copy %s: server loaded %d rows of a batch of %d", s.t.name, n, len(batch))
-	}
-	s.rows.Add(n)
-	return nil
+	return s.withRows(batch, func(src *recordRows[T]) error {
+		n, err := s.db.CopyFrom(ctx, s.t.ident, s.t.cols, src)
+		if err != nil {
+			return s.t.wrap("copy", sourceErr(src, err))
+		}
+		if n != int64(len(batch)) {
+			return fmt.Errorf("copy %s: server loaded %d rows of a batch of %d", s.t.name, n, len(batch))
+		}
+		s.rows.Add(n)
+		return nil
+	})
 }
 
 // Rows returns how many rows the sink has loaded so far (committed
@@ -118,13 +134,7 @@ type UpsertConfig[T any] struct {
 // the target's indexes, compared with [CopySink]: on a 2-core machine,
 // batches of 1,000 two-column rows upserted at about 110K rows/s against
 // COPY's 295K (BenchmarkUpsertSink, BenchmarkCopySink).
-type UpsertSink[T any] struct {
-	db     DB
-	t      *table
-	values func(T, []any) []any
-	rows   atomic.Int64
-	srcs   sync.Pool // of *recordRows[T]
-}
+type UpsertSink[T any] struct{ rowSink[T] }
 
 // NewUpsertSink returns a sink upserting into cfg.Table through db. It
 // checks cfg and returns an error naming every bad field; it does not
@@ -145,10 +155,8 @@ func NewUpsertSink[T any](db DB, cfg UpsertConfig[T]) (*UpsertSink[T], error) {
 		return nil, err
 	}
 	t.prepareUpsert(cfg.OnConflict)
-	s := &UpsertSink[T]{db: db, t: t, values: cfg.Values}
-	s.srcs.New = func() any {
-		return &recordRows[T]{values: s.values, ncols: len(t.cols), row: make([]any, 0, len(t.cols))}
-	}
+	s := &UpsertSink[T]{}
+	s.init(db, t, cfg.Values)
 	return s, nil
 }
 
@@ -162,19 +170,15 @@ func (s *UpsertSink[T]) Write(ctx context.Context, batch []T) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	src := s.srcs.Get().(*recordRows[T])
-	src.reset(batch)
-	defer func() {
-		src.release()
-		s.srcs.Put(src)
-	}()
-	items := [1]staged{{t: s.t, src: src}}
-	err := inTx(ctx, s.db, func(tx pgx.Tx) error { return loadTx(ctx, tx, items[:], true) })
-	if err != nil {
-		return fmt.Errorf("upsert %s: %w", s.t.name, err)
-	}
-	s.rows.Add(items[0].n)
-	return nil
+	return s.withRows(batch, func(src *recordRows[T]) error {
+		items := [1]staged{{t: s.t, src: src}}
+		err := inTx(ctx, s.db, func(tx pgx.Tx) error { return loadTx(ctx, tx, items[:], true) })
+		if err != nil {
+			return fmt.Errorf("upsert %s: %w", s.t.name, err)
+		}
+		s.rows.Add(items[0].n)
+		return nil
+	})
 }
 
 // Rows returns how many rows the sink has inserted or updated so far
