@@ -8,7 +8,7 @@
 //	pgload gen    --file F --rows N              write the deterministic N-row CSV
 //	pgload create --url URL --table T [--pk]     (re)create the 8-column table
 //	pgload copy   --url URL --loader bare|weir   one COPY-ceiling measurement
-//	pgload csv    --url URL --file F             load F with weir (CSV source → CopySink)
+//	pgload csv    --url URL --file F             load F with weir (CSV source → postgres.Sink)
 //	pgload record --out F --bench B ...          append a measurement taken by the script
 //	pgload report --in F                         Markdown tables: medians and ratios
 //	pgload best   --in F --bench B               the config with the best median rows/s
@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	path := fs.String("file", "", "CSV file")
 	rows := fs.Int64("rows", 1_000_000, "rows to generate or load")
 	pk := fs.Bool("pk", false, "create: give the table a primary key on id")
-	loader := fs.String("loader", "", "copy: bare (pgx CopyFrom loop) or weir (source → pipeline → CopySink); record: the loader's name")
+	loader := fs.String("loader", "", "copy: bare (pgx CopyFrom loop) or weir (source → pipeline → postgres.Sink); record: the loader's name")
 	batch := fs.Int("batch", 0, "rows per COPY (bare; 0 = one COPY of everything) or weir Config.BatchSize (0 = weir's default)")
 	workers := fs.Int("workers", 0, "weir Config.Workers (0 = weir's default, GOMAXPROCS)")
 	lc := fs.Int("load-concurrency", 0, "weir Config.LoadConcurrency (0 = load on the workers)")

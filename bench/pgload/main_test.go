@@ -26,7 +26,7 @@ func TestCSVRoundTrip(t *testing.T) {
 	if err := writeCSV(&buf, n); err != nil {
 		t.Fatal(err)
 	}
-	src, err := file.NewCSVSource(&buf, file.CSVConfig[Row]{Decode: decodeRow, Columns: columns})
+	src, err := file.NewCSVSource(&buf, file.CSVSourceConfig[Row]{Decode: decodeRow, Columns: columns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestDecodeRowRejectsBadFields(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := strings.Join(columns, ",") + "\n" + tc.line + "\n"
-			src, err := file.NewCSVSource(strings.NewReader(in), file.CSVConfig[Row]{Decode: decodeRow})
+			src, err := file.NewCSVSource(strings.NewReader(in), file.CSVSourceConfig[Row]{Decode: decodeRow})
 			if err != nil {
 				t.Fatal(err)
 			}

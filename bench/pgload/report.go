@@ -219,7 +219,7 @@ func reportCopy(w io.Writer, gs []*group) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "### COPY ceiling: bare pgx CopyFrom loop vs weir pipeline → CopySink (%d rows)\n\n", gs[0].rows)
+	fmt.Fprintf(w, "### COPY ceiling: bare pgx CopyFrom loop vs weir pipeline → postgres.Sink (%d rows)\n\n", gs[0].rows)
 	fmt.Fprintln(w, "| loader | config | runs (s) | median s | rows/s | vs bare, same batch | vs best bare |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|")
 	var bestWeir *group

@@ -119,7 +119,7 @@ func rowAt(id int64) Row {
 	}
 }
 
-// rowValues is the CopySink's Values function: the row's eight values in
+// rowValues is the postgres.Sink's Values function: the row's eight values in
 // column order.
 func rowValues(r Row, row []any) []any {
 	return append(row, r.ID, r.First, r.Last, r.City, r.Email, r.Score, r.Created, r.Attrs)

@@ -3,9 +3,9 @@
 # would otherwise pick, side by side in one run on this machine:
 #
 #   1. COPY ceiling: a bare pgx CopyFrom loop of pre-built rows vs weir
-#      (source → pipeline → postgres.CopySink), several batch sizes and
+#      (source → pipeline → postgres.Sink), several batch sizes and
 #      LoadConcurrency values;
-#   2. CSV → PostgreSQL: weir (connect/file CSV → CopySink), psql \copy and
+#   2. CSV → PostgreSQL: weir (connect/file CSV → postgres.Sink), psql \copy and
 #      pgloader (2 workers), alternately, each into a freshly truncated table
 #      with a primary key, each checked with SELECT count(*);
 #   3. the reference job, `weir migrate`, into PostgreSQL (defaults, a small

@@ -94,15 +94,15 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 
 // config builds the engine's config from the flags and checks it, so a bad
 // value is reported before anything is opened.
-func (f migrateFlags) config(t target) (weir.Config, error) {
+func (f migrateFlags) config(t *target) (weir.Config, error) {
 	cfg := weir.Config{BatchSize: f.batch, Workers: f.workers, LoadConcurrency: f.loadConcurrency}
-	if max := t.MaxLoadConcurrency(); max > 0 {
+	if max := t.maxLoaders; max > 0 {
 		if f.loadConcurrency > max {
 			return cfg, usagef("--load-concurrency %d: %s takes one writer at a time", f.loadConcurrency, t)
 		}
 		cfg.LoadConcurrency = max
 	}
-	if t.Retryable() != nil {
+	if t.retryable != nil {
 		// A restarted server or a dropped connection costs a retry, not
 		// the run. A batch is one transaction, so a retried batch either
 		// committed before (and the key constraints refuse it loudly) or
@@ -147,7 +147,7 @@ func openSource(ctx context.Context, f migrateFlags) (*jobSource, error) {
 		}, nil
 	case strings.HasPrefix(f.from, "jsonl:"):
 		path := strings.TrimPrefix(f.from, "jsonl:")
-		src, err := file.OpenJSONL[users.User](path, file.JSONLConfig{})
+		src, err := file.OpenJSONL[users.User](path, file.JSONLSourceConfig{})
 		if err != nil {
 			return nil, usagef("--from %s: %w", f.from, err)
 		}
@@ -169,7 +169,7 @@ func openSource(ctx context.Context, f migrateFlags) (*jobSource, error) {
 // countRows reads a JSON Lines file of users and counts the rows the
 // splitter makes of them: what the target should hold.
 func countRows(ctx context.Context, path string) (map[string]int64, error) {
-	src, err := file.OpenJSONL[users.User](path, file.JSONLConfig{})
+	src, err := file.OpenJSONL[users.User](path, file.JSONLSourceConfig{})
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +230,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	defer tgt.Close()
+	defer tgt.close()
 	cfg, err := f.config(tgt)
 	if err != nil {
 		return err
@@ -255,7 +255,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	sink, rows, err := tgt.Sink(f.resume)
+	sink, err := tgt.Sink(f.resume)
 	if err != nil {
 		return err
 	}
@@ -264,14 +264,14 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		return &usageError{err}
 	}
 	running.Store(p)
-	if r := tgt.Retryable(); r != nil {
+	if r := tgt.retryable; r != nil {
 		p.WithRetryable(r)
 	}
 	if f.resume {
 		if _, ok := src.src.(weir.Positioner); !ok {
 			return usagef("--resume: %s cannot report positions", src.desc)
 		}
-		store, err := tgt.Checkpoints(ctx)
+		store, err := tgt.checkpoints(ctx)
 		if err != nil {
 			return err
 		}
@@ -286,7 +286,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	prog := startProgress(f.progress, stderr, p, src.total, rows)
+	prog := startProgress(f.progress, stderr, p, src.total, sink.Rows)
 	runErr := p.Run(ctx)
 	prog.stop()
 	// Put the constraints back whatever happened: every batch that
@@ -299,7 +299,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	if st.ResumedFrom != nil {
 		fmt.Fprintf(stdout, "resumed after position %s\n", st.ResumedFrom)
 	}
-	report(stdout, st, rows(), src.total)
+	report(stdout, st, sink.Rows(), src.total)
 	if runErr != nil {
 		how := "rerun with --resume to continue where it stopped (nothing will be doubled), or with --truncate to start over"
 		if st.Checkpoint != nil {
@@ -317,7 +317,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	// On a fresh load the tables hold exactly what this run loaded; a
 	// resumed run adds to an earlier one's rows, so only the comparison
 	// with the source below applies.
-	if bad := compareCounts(rows(), got); bad != "" && !f.resume {
+	if bad := compareCounts(sink.Rows(), got); bad != "" && !f.resume {
 		return fmt.Errorf("migrate into %s: the tables do not hold what was loaded: %s", tgt, bad)
 	}
 	if src.expected == nil {
@@ -386,7 +386,7 @@ func loaders(c weir.Config) int {
 }
 
 // verify recounts the target and compares with the source.
-func verify(ctx context.Context, src *jobSource, tgt target, stdout io.Writer) error {
+func verify(ctx context.Context, src *jobSource, tgt *target, stdout io.Writer) error {
 	if src.expected == nil {
 		return usagef("--verify cannot recount %s without reading it all again: export it (mongoexport) and verify with --from jsonl:PATH", src.desc)
 	}

@@ -27,7 +27,7 @@ func openMongo(ctx context.Context, spec string) (*jobSource, error) {
 		coll = "users"
 	}
 	u.Path = "/" + db
-	src, err := mongo.NewSource[users.User](ctx, mongo.SourceConfig{
+	src, err := mongo.NewSource(ctx, mongo.SourceConfig[users.User]{
 		URI:        u.String(),
 		Database:   db,
 		Collection: coll,

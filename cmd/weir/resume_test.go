@@ -162,11 +162,11 @@ func TestMigrationSurvivesAPostgresRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tgt.Close()
+	defer tgt.close()
 	if err := tgt.CreateSchema(ctx); err != nil {
 		t.Fatal(err)
 	}
-	sink, _, err := tgt.Sink(false)
+	sink, err := tgt.Sink(false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/url"
 	"os"
@@ -13,37 +12,44 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weir-etl/weir"
+	"github.com/weir-etl/weir/connect"
 	"github.com/weir-etl/weir/connect/postgres"
 	"github.com/weir-etl/weir/connect/sqlite"
 	"github.com/weir-etl/weir/examples/users"
 )
 
-// target is a database the reference job loads into.
-type target interface {
-	// String names the target for messages, without secrets.
-	String() string
-	CreateSchema(ctx context.Context) error
-	// Count returns the rows in each of the job's tables.
-	Count(ctx context.Context) (map[string]int64, error)
-	// Truncate empties the job's tables.
-	Truncate(ctx context.Context) error
-	// Sink returns the multi-table sink and a func reporting the rows it
-	// has loaded per table so far. An idempotent sink skips rows whose key
-	// is already there, so replaying records after a crash doubles nothing.
-	Sink(idempotent bool) (weir.Sink[users.User], func() map[string]int64, error)
-	// Checkpoints returns a checkpoint store kept in the target itself.
-	Checkpoints(ctx context.Context) (weir.CheckpointStore, error)
-	// DeferConstraints drops what slows a bulk load down (PostgreSQL's
-	// foreign keys, checked by a trigger per row) and returns the function
-	// that puts it back; restoring checks every row loaded.
-	DeferConstraints(ctx context.Context) (restore func(context.Context) error, err error)
-	// Retryable classifies load errors worth retrying (a dropped
+// jobSink is what every connector's MultiSink offers the reference job:
+// Write, and the rows loaded per table.
+type jobSink interface {
+	weir.Sink[users.User]
+	Rows() map[string]int64
+}
+
+// target is a database the reference job loads into. The connectors have
+// one shape (Exec, NewMultiSink, NewCheckpointStore), so a target is the
+// same code for every database, set up by openTarget with what differs.
+type target struct {
+	name     string // for messages, without secrets
+	schema   string // creates the job's tables
+	truncate string // empties them
+	// exec runs a script in one transaction.
+	exec func(ctx context.Context, script string) error
+	// count returns the rows in table.
+	count func(ctx context.Context, table string) (int64, error)
+	// sink returns the multi-table sink.
+	sink func(on connect.Conflict) (jobSink, error)
+	// checkpoints returns a checkpoint store kept in the target itself.
+	checkpoints func(ctx context.Context) (weir.CheckpointStore, error)
+	// deferFKs drops what slows a bulk load down and returns the function
+	// that puts it back; nil when there is nothing worth deferring.
+	deferFKs func(ctx context.Context) (restore func(context.Context) error, err error)
+	// retryable classifies load errors worth retrying (a dropped
 	// connection, a server restart); nil means none are.
-	Retryable() func(error) bool
-	// MaxLoadConcurrency is the most useful concurrent writers (1 for
-	// SQLite's single writer, 0 for no limit).
-	MaxLoadConcurrency() int
-	Close()
+	retryable func(error) bool
+	// maxLoaders is the most useful concurrent writers (1 for SQLite's
+	// single writer, 0 for no limit).
+	maxLoaders int
+	close      func()
 }
 
 // connectTimeout bounds how long an unreachable database can keep the
@@ -52,7 +58,7 @@ const connectTimeout = 10 * time.Second
 
 // openTarget parses --to and connects. Every failure is a usage error:
 // nothing has been written yet.
-func openTarget(ctx context.Context, spec string, loadConcurrency int) (target, error) {
+func openTarget(ctx context.Context, spec string, loadConcurrency int) (*target, error) {
 	switch {
 	case strings.HasPrefix(spec, "sqlite:"):
 		path := strings.TrimPrefix(spec, "sqlite:")
@@ -68,7 +74,28 @@ func openTarget(ctx context.Context, spec string, loadConcurrency int) (target, 
 		if err != nil {
 			return nil, usagef("--to %s: %w", spec, err)
 		}
-		return &sqliteTarget{db: db, path: path}, nil
+		var empty strings.Builder
+		names := users.TableNames()
+		for i := len(names) - 1; i >= 0; i-- { // children first
+			fmt.Fprintf(&empty, "DELETE FROM \"%s\";\n", names[i])
+		}
+		return &target{
+			name:     "sqlite:" + path,
+			schema:   users.SchemaSQLite,
+			truncate: empty.String(),
+			exec:     func(ctx context.Context, script string) error { return sqlite.Exec(ctx, db, script) },
+			count: func(ctx context.Context, table string) (n int64, err error) {
+				return n, db.QueryRowContext(ctx, countSQL(table)).Scan(&n)
+			},
+			sink: func(on connect.Conflict) (jobSink, error) {
+				return sqlite.NewMultiSink(db, sqlite.MultiSinkConfig[users.User]{Splitter: users.Splitter{}, OnConflict: on})
+			},
+			checkpoints: func(ctx context.Context) (weir.CheckpointStore, error) { return sqlite.NewCheckpointStore(ctx, db) },
+			// SQLite's foreign-key checks are cheap next to its single
+			// writer: nothing to defer.
+			maxLoaders: 1,
+			close:      func() { db.Close() },
+		}, nil
 	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
 		cfg, err := pgxpool.ParseConfig(spec)
 		if err != nil {
@@ -88,7 +115,28 @@ func openTarget(ctx context.Context, spec string, loadConcurrency int) (target, 
 			}
 			return nil, usagef("cannot reach PostgreSQL at %s: %w", name, err)
 		}
-		return &pgTarget{pool: pool, name: name}, nil
+		quoted := make([]string, 0, users.NumTables)
+		for _, n := range users.TableNames() {
+			quoted = append(quoted, `"`+n+`"`)
+		}
+		return &target{
+			name:     name,
+			schema:   users.SchemaPostgres,
+			truncate: "TRUNCATE " + strings.Join(quoted, ", "),
+			exec:     func(ctx context.Context, script string) error { return postgres.Exec(ctx, pool, script) },
+			count: func(ctx context.Context, table string) (n int64, err error) {
+				return n, pool.QueryRow(ctx, countSQL(table)).Scan(&n)
+			},
+			sink: func(on connect.Conflict) (jobSink, error) {
+				return postgres.NewMultiSink(pool, postgres.MultiSinkConfig[users.User]{Splitter: users.Splitter{}, OnConflict: on})
+			},
+			checkpoints: func(ctx context.Context) (weir.CheckpointStore, error) { return postgres.NewCheckpointStore(ctx, pool) },
+			deferFKs: func(ctx context.Context) (func(context.Context) error, error) {
+				return deferForeignKeys(ctx, pool, name)
+			},
+			retryable: postgres.Retryable,
+			close:     pool.Close,
+		}, nil
 	}
 	return nil, usagef("--to %q: want sqlite:PATH or postgres://USER@HOST:PORT/DB", spec)
 }
@@ -105,25 +153,25 @@ func redact(spec string) string {
 	return u.String()
 }
 
-type sqliteTarget struct {
-	db   *sql.DB
-	path string
-}
+func countSQL(table string) string { return `SELECT count(*) FROM "` + table + `"` }
 
-func (t *sqliteTarget) String() string { return "sqlite:" + t.path }
+func (t *target) String() string { return t.name }
 
-func (t *sqliteTarget) CreateSchema(ctx context.Context) error {
-	if err := sqlite.Exec(ctx, t.db, users.SchemaSQLite); err != nil {
+// CreateSchema creates the job's tables, if they do not exist, in one
+// transaction.
+func (t *target) CreateSchema(ctx context.Context) error {
+	if err := t.exec(ctx, t.schema); err != nil {
 		return fmt.Errorf("create schema in %s: %w", t, err)
 	}
 	return nil
 }
 
-func (t *sqliteTarget) Count(ctx context.Context) (map[string]int64, error) {
+// Count returns the rows in each of the job's tables.
+func (t *target) Count(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	for _, name := range users.TableNames() {
-		var n int64
-		if err := t.db.QueryRowContext(ctx, `SELECT count(*) FROM "`+name+`"`).Scan(&n); err != nil {
+		n, err := t.count(ctx, name)
+		if err != nil {
 			return nil, fmt.Errorf("count %s in %s: %w", name, t, err)
 		}
 		out[name] = n
@@ -131,97 +179,33 @@ func (t *sqliteTarget) Count(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-func (t *sqliteTarget) Truncate(ctx context.Context) error {
-	names := users.TableNames()
-	var script strings.Builder
-	for i := len(names) - 1; i >= 0; i-- { // children first
-		fmt.Fprintf(&script, "DELETE FROM \"%s\";\n", names[i])
-	}
-	if err := sqlite.Exec(ctx, t.db, script.String()); err != nil {
+// Truncate empties the job's tables.
+func (t *target) Truncate(ctx context.Context) error {
+	if err := t.exec(ctx, t.truncate); err != nil {
 		return fmt.Errorf("empty the tables of %s: %w", t, err)
 	}
 	return nil
 }
 
-func (t *sqliteTarget) Sink(idempotent bool) (weir.Sink[users.User], func() map[string]int64, error) {
-	s, err := sqlite.NewMultiSink[users.User](t.db, sqlite.MultiSinkConfig[users.User]{Splitter: users.Splitter{}, IgnoreConflicts: idempotent})
-	if err != nil {
-		return nil, nil, err
+// Sink returns the multi-table sink. An idempotent sink skips rows whose
+// key is already there (ConflictIgnore), so replaying records after a crash
+// doubles nothing.
+func (t *target) Sink(idempotent bool) (jobSink, error) {
+	on := connect.ConflictError
+	if idempotent {
+		on = connect.ConflictIgnore
 	}
-	names := users.TableNames()
-	rows := func() map[string]int64 {
-		out := make(map[string]int64, len(names))
-		for i, n := range s.Rows() {
-			out[names[i]] = n
-		}
-		return out
+	return t.sink(on)
+}
+
+// DeferConstraints drops what slows a bulk load down (PostgreSQL's foreign
+// keys, checked by a trigger per row) and returns the function that puts it
+// back; restoring checks every row loaded.
+func (t *target) DeferConstraints(ctx context.Context) (restore func(context.Context) error, err error) {
+	if t.deferFKs == nil {
+		return func(context.Context) error { return nil }, nil
 	}
-	return s, rows, nil
-}
-
-func (t *sqliteTarget) Checkpoints(ctx context.Context) (weir.CheckpointStore, error) {
-	return sqlite.NewCheckpointStore(ctx, t.db)
-}
-
-// DeferConstraints does nothing for SQLite: its foreign-key checks are
-// cheap next to its single writer.
-func (t *sqliteTarget) DeferConstraints(context.Context) (func(context.Context) error, error) {
-	return func(context.Context) error { return nil }, nil
-}
-
-func (t *sqliteTarget) Retryable() func(error) bool { return nil }
-
-func (t *sqliteTarget) MaxLoadConcurrency() int { return 1 }
-
-func (t *sqliteTarget) Close() { t.db.Close() }
-
-type pgTarget struct {
-	pool *pgxpool.Pool
-	name string
-}
-
-func (t *pgTarget) String() string { return t.name }
-
-func (t *pgTarget) CreateSchema(ctx context.Context) error {
-	if err := postgres.CreateSchema(ctx, t.pool, users.SchemaPostgres); err != nil {
-		return fmt.Errorf("create schema in %s: %w", t, err)
-	}
-	return nil
-}
-
-func (t *pgTarget) Count(ctx context.Context) (map[string]int64, error) {
-	out := map[string]int64{}
-	for _, name := range users.TableNames() {
-		var n int64
-		if err := t.pool.QueryRow(ctx, `SELECT count(*) FROM "`+name+`"`).Scan(&n); err != nil {
-			return nil, fmt.Errorf("count %s in %s: %w", name, t, err)
-		}
-		out[name] = n
-	}
-	return out, nil
-}
-
-func (t *pgTarget) Truncate(ctx context.Context) error {
-	var quoted []string
-	for _, n := range users.TableNames() {
-		quoted = append(quoted, `"`+n+`"`)
-	}
-	if _, err := t.pool.Exec(ctx, "TRUNCATE "+strings.Join(quoted, ", ")); err != nil {
-		return fmt.Errorf("empty the tables of %s: %w", t, err)
-	}
-	return nil
-}
-
-func (t *pgTarget) Sink(idempotent bool) (weir.Sink[users.User], func() map[string]int64, error) {
-	s, err := postgres.NewMultiSink[users.User](t.pool, postgres.MultiConfig[users.User]{Splitter: users.Splitter{}, Upsert: idempotent})
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, s.Rows, nil
-}
-
-func (t *pgTarget) Checkpoints(ctx context.Context) (weir.CheckpointStore, error) {
-	return postgres.NewCheckpointStore(ctx, t.pool)
+	return t.deferFKs(ctx)
 }
 
 // deferredFKs records the foreign keys dropped for a load, in the target
@@ -229,96 +213,91 @@ func (t *pgTarget) Checkpoints(ctx context.Context) (weir.CheckpointStore, error
 // next run puts them back.
 const deferredFKs = "weir_deferred_fks"
 
-// DeferConstraints saves the definitions of the job's foreign keys and drops
-// them, in one transaction. On this machine the server spent about half its
+// deferForeignKeys saves the definitions of the job's foreign keys in pool
+// and drops them, in one transaction, and returns the function that adds
+// them back. On this machine the server spent about half its
 // CPU in the per-row foreign-key triggers during the migration; adding the
 // keys after the load checks every row once, in bulk (docs/bench-postgres.md).
-func (t *pgTarget) DeferConstraints(ctx context.Context) (func(context.Context) error, error) {
-	tx, err := t.pool.Begin(ctx)
+func deferForeignKeys(ctx context.Context, pool *pgxpool.Pool, name string) (func(context.Context) error, error) {
+	tx, err := pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", t, err)
+		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+deferredFKs+` (tbl text NOT NULL, name text NOT NULL, def text NOT NULL, PRIMARY KEY (tbl, name))`); err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", t, err)
+		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO `+deferredFKs+` (tbl, name, def)
 		SELECT c.relname, k.conname, pg_get_constraintdef(k.oid)
 		FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
 		WHERE k.contype = 'f' AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1)
 		ON CONFLICT DO NOTHING`, users.TableNames()); err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", t, err)
+		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
 	}
 	rows, err := tx.Query(ctx, `SELECT k.conname, c.relname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
 		WHERE k.contype = 'f' AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1)`, users.TableNames())
 	if err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", t, err)
+		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
 	}
 	var drops []string
 	for rows.Next() {
 		var name, tbl string
 		if err := rows.Scan(&name, &tbl); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("defer foreign keys in %s: %w", t, err)
+			return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
 		}
 		drops = append(drops, fmt.Sprintf(`ALTER TABLE %q DROP CONSTRAINT %q`, tbl, name))
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", t, err)
+		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
 	}
 	for _, d := range drops {
 		if _, err := tx.Exec(ctx, d); err != nil {
-			return nil, fmt.Errorf("defer foreign keys in %s: %w", t, err)
+			return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", t, err)
+		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
 	}
-	return t.restoreConstraints, nil
+	return func(ctx context.Context) error { return restoreForeignKeys(ctx, pool, name) }, nil
 }
 
-// restoreConstraints adds back every deferred foreign key, checking the
+// restoreForeignKeys adds back every deferred foreign key, checking the
 // rows loaded, in one transaction.
-func (t *pgTarget) restoreConstraints(ctx context.Context) error {
-	tx, err := t.pool.Begin(ctx)
+func restoreForeignKeys(ctx context.Context, pool *pgxpool.Pool, name string) error {
+	tx, err := pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("restore foreign keys in %s: %w", t, err)
+		return fmt.Errorf("restore foreign keys in %s: %w", name, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	rows, err := tx.Query(ctx, `SELECT tbl, name, def FROM `+deferredFKs)
 	if err != nil {
-		return fmt.Errorf("restore foreign keys in %s: %w", t, err)
+		return fmt.Errorf("restore foreign keys in %s: %w", name, err)
 	}
 	var adds []string
 	for rows.Next() {
 		var tbl, name, def string
 		if err := rows.Scan(&tbl, &name, &def); err != nil {
 			rows.Close()
-			return fmt.Errorf("restore foreign keys in %s: %w", t, err)
+			return fmt.Errorf("restore foreign keys in %s: %w", name, err)
 		}
 		adds = append(adds, fmt.Sprintf(`ALTER TABLE %q ADD CONSTRAINT %q %s`, tbl, name, def))
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("restore foreign keys in %s: %w", t, err)
+		return fmt.Errorf("restore foreign keys in %s: %w", name, err)
 	}
 	for _, a := range adds {
 		if _, err := tx.Exec(ctx, a); err != nil {
-			return fmt.Errorf("restore foreign keys in %s (%s): %w", t, a, err)
+			return fmt.Errorf("restore foreign keys in %s (%s): %w", name, a, err)
 		}
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM `+deferredFKs); err != nil {
-		return fmt.Errorf("restore foreign keys in %s: %w", t, err)
+		return fmt.Errorf("restore foreign keys in %s: %w", name, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("restore foreign keys in %s: %w", t, err)
+		return fmt.Errorf("restore foreign keys in %s: %w", name, err)
 	}
 	return nil
 }
-
-func (t *pgTarget) Retryable() func(error) bool { return postgres.Retryable }
-
-func (t *pgTarget) MaxLoadConcurrency() int { return 0 }
-
-func (t *pgTarget) Close() { t.pool.Close() }

@@ -36,7 +36,7 @@ func BenchmarkJSONLSource(b *testing.B) {
 			b.ReportAllocs()
 			buf := make([]benchUser, 128)
 			for b.Loop() {
-				src, _ := file.NewJSONLSource[benchUser](bytes.NewReader(data), file.JSONLConfig{})
+				src, _ := file.NewJSONLSource[benchUser](bytes.NewReader(data), file.JSONLSourceConfig{})
 				total := 0
 				for {
 					n, err := src.Read(context.Background(), buf)

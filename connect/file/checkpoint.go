@@ -17,12 +17,12 @@ import (
 	"github.com/weir-etl/weir"
 )
 
-var _ weir.CheckpointStore = (*CheckpointFile)(nil)
+var _ weir.CheckpointStore = (*CheckpointStore)(nil)
 
 // checkpointVersion is the format version written in a checkpoint file.
 const checkpointVersion = 1
 
-// CheckpointFile is a [weir.CheckpointStore] that keeps every job's
+// CheckpointStore is a [weir.CheckpointStore] that keeps every job's
 // position in one JSON file, readable by people:
 //
 //	{
@@ -45,28 +45,28 @@ const checkpointVersion = 1
 // in the same directory, syncs it, renames it over the file and syncs the
 // directory, so after a crash the file holds the old positions or the new
 // ones, never a torn mix. A temporary file a crash left behind is ignored by
-// Load and removed by the next [NewCheckpointFile].
+// Load and removed by the next [NewCheckpointStore].
 //
-// A CheckpointFile is safe for concurrent use, and so are several
-// CheckpointFiles on the same path in one process: they share a lock. Two
+// A CheckpointStore is safe for concurrent use, and so are several
+// CheckpointStores on the same path in one process: they share a lock. Two
 // processes must not share a file (each would overwrite the other's jobs
 // with what it read before).
-type CheckpointFile struct {
+type CheckpointStore struct {
 	path string
-	mu   *sync.Mutex // shared by every CheckpointFile on path
+	mu   *sync.Mutex // shared by every CheckpointStore on path
 }
 
 // pathLocks holds one mutex per absolute checkpoint path.
 var pathLocks sync.Map // string → *sync.Mutex
 
-// NewCheckpointFile returns a store keeping its positions in the file at
+// NewCheckpointStore returns a store keeping its positions in the file at
 // path. The file need not exist (the first Save creates it), but its
 // directory must. An existing file is read and checked, so a file that is
 // not a checkpoint file fails here rather than at the first Load. Leftover
 // temporary files of an earlier crash are removed. It blocks on that I/O.
-func NewCheckpointFile(path string) (*CheckpointFile, error) {
+func NewCheckpointStore(path string) (*CheckpointStore, error) {
 	if path == "" {
-		return nil, errors.New("file: NewCheckpointFile: empty path")
+		return nil, errors.New("file: NewCheckpointStore: empty path")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -79,7 +79,7 @@ func NewCheckpointFile(path string) (*CheckpointFile, error) {
 		return nil, fmt.Errorf("file: checkpoint file %s: %s is not a directory", path, dir)
 	}
 	mu, _ := pathLocks.LoadOrStore(abs, new(sync.Mutex))
-	c := &CheckpointFile{path: abs, mu: mu.(*sync.Mutex)}
+	c := &CheckpointStore{path: abs, mu: mu.(*sync.Mutex)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, err := c.read(); err != nil {
@@ -92,12 +92,12 @@ func NewCheckpointFile(path string) (*CheckpointFile, error) {
 }
 
 // Path returns the file's absolute path.
-func (c *CheckpointFile) Path() string { return c.path }
+func (c *CheckpointStore) Path() string { return c.path }
 
 // Load returns job's position, or nil and no error if the file has none
 // (or does not exist yet). It reads the file, blocking on that I/O. Safe for
 // concurrent use.
-func (c *CheckpointFile) Load(ctx context.Context, job string) ([]byte, error) {
+func (c *CheckpointStore) Load(ctx context.Context, job string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -119,12 +119,12 @@ func (c *CheckpointFile) Load(ctx context.Context, job string) ([]byte, error) {
 }
 
 // Save records pos as job's position, replacing the file atomically (see
-// [CheckpointFile]). It blocks until the new file and its directory are
+// [CheckpointStore]). It blocks until the new file and its directory are
 // synced: two fsyncs, a few milliseconds on most disks (weir's engine
 // coalesces saves, so a slow store sees only the latest position). job and
 // pos must not be empty. Safe for concurrent use: Saves run one at a time,
 // and each keeps the other jobs' positions.
-func (c *CheckpointFile) Save(ctx context.Context, job string, pos []byte) error {
+func (c *CheckpointStore) Save(ctx context.Context, job string, pos []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func stableJSON(pos []byte) bool {
 
 // read reads and checks the file; a missing file is an empty one. Callers
 // hold mu.
-func (c *CheckpointFile) read() (*checkpointDoc, error) {
+func (c *CheckpointStore) read() (*checkpointDoc, error) {
 	data, err := os.ReadFile(c.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &checkpointDoc{Version: checkpointVersion, Jobs: map[string]checkpointEntry{}}, nil
@@ -221,11 +221,11 @@ func (c *CheckpointFile) read() (*checkpointDoc, error) {
 }
 
 // tempPrefix starts the names of the temporary files Save writes.
-func (c *CheckpointFile) tempPrefix() string { return filepath.Base(c.path) + ".tmp-" }
+func (c *CheckpointStore) tempPrefix() string { return filepath.Base(c.path) + ".tmp-" }
 
 // removeTemps deletes temporary files a crash left behind. Callers hold mu,
 // so no Save of this process is writing one.
-func (c *CheckpointFile) removeTemps() error {
+func (c *CheckpointStore) removeTemps() error {
 	dir := filepath.Dir(c.path)
 	entries, err := os.ReadDir(dir)
 	if err != nil {

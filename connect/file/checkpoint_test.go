@@ -14,10 +14,10 @@ import (
 	"github.com/weir-etl/weir/connect/file"
 )
 
-func newCheckpointFile(t *testing.T) (*file.CheckpointFile, string) {
+func newCheckpointStore(t *testing.T) (*file.CheckpointStore, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "checkpoints.json")
-	c, err := file.NewCheckpointFile(path)
+	c, err := file.NewCheckpointStore(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,9 +35,9 @@ func mustLoad(t *testing.T, c interface {
 	return pos
 }
 
-func TestCheckpointFileLoadSave(t *testing.T) {
+func TestCheckpointStoreLoadSave(t *testing.T) {
 	ctx := t.Context()
-	c, path := newCheckpointFile(t)
+	c, path := newCheckpointStore(t)
 
 	t.Run("empty store has no position", func(t *testing.T) {
 		if pos := mustLoad(t, c, "orders"); pos != nil {
@@ -68,7 +68,7 @@ func TestCheckpointFileLoadSave(t *testing.T) {
 			}
 		}
 		// A fresh store on the same file sees them all: they are on disk.
-		again, err := file.NewCheckpointFile(path)
+		again, err := file.NewCheckpointStore(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,17 +132,17 @@ func TestCheckpointFileLoadSave(t *testing.T) {
 		if err := c.Save(cancelled, "j", []byte("x")); err == nil {
 			t.Error("Save with a cancelled context succeeded")
 		}
-		if _, err := file.NewCheckpointFile(filepath.Join(t.TempDir(), "no", "such", "dir.json")); err == nil {
-			t.Error("NewCheckpointFile in a missing directory succeeded")
+		if _, err := file.NewCheckpointStore(filepath.Join(t.TempDir(), "no", "such", "dir.json")); err == nil {
+			t.Error("NewCheckpointStore in a missing directory succeeded")
 		}
 	})
 }
 
-// TestCheckpointFileNeverTorn saves from many goroutines while another reads
+// TestCheckpointStoreNeverTorn saves from many goroutines while another reads
 // the file in a loop: every read finds a whole, valid file, because Save
 // replaces it by rename.
-func TestCheckpointFileNeverTorn(t *testing.T) {
-	c, path := newCheckpointFile(t)
+func TestCheckpointStoreNeverTorn(t *testing.T) {
+	c, path := newCheckpointStore(t)
 	ctx := t.Context()
 	const writers, saves = 4, 40
 
@@ -211,11 +211,11 @@ func TestCheckpointFileNeverTorn(t *testing.T) {
 	}
 }
 
-// TestCheckpointFileCrashLeftovers: a temporary file a crash left behind
-// (half written) does not disturb Load, and the next NewCheckpointFile
+// TestCheckpointStoreCrashLeftovers: a temporary file a crash left behind
+// (half written) does not disturb Load, and the next NewCheckpointStore
 // removes it.
-func TestCheckpointFileCrashLeftovers(t *testing.T) {
-	c, path := newCheckpointFile(t)
+func TestCheckpointStoreCrashLeftovers(t *testing.T) {
+	c, path := newCheckpointStore(t)
 	if err := c.Save(t.Context(), "job", []byte(`{"line":7}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -230,22 +230,22 @@ func TestCheckpointFileCrashLeftovers(t *testing.T) {
 	if err := os.WriteFile(other, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	reopened, err := file.NewCheckpointFile(path)
+	reopened, err := file.NewCheckpointStore(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
-		t.Errorf("leftover temp file still there after NewCheckpointFile (%v)", err)
+		t.Errorf("leftover temp file still there after NewCheckpointStore (%v)", err)
 	}
 	if _, err := os.Stat(other); err != nil {
-		t.Errorf("NewCheckpointFile removed a file that is not its own: %v", err)
+		t.Errorf("NewCheckpointStore removed a file that is not its own: %v", err)
 	}
 	if got := string(mustLoad(t, reopened, "job")); got != `{"line":7}` {
 		t.Fatalf("Load after reopening = %q", got)
 	}
 }
 
-func TestCheckpointFileRejectsForeignFile(t *testing.T) {
+func TestCheckpointStoreRejectsForeignFile(t *testing.T) {
 	for name, content := range map[string]string{
 		"not JSON":        "job=12\n",
 		"other JSON":      `{"jobs":{"a":1}}`,
@@ -257,9 +257,9 @@ func TestCheckpointFileRejectsForeignFile(t *testing.T) {
 			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := file.NewCheckpointFile(path)
+			_, err := file.NewCheckpointStore(path)
 			if err == nil || !strings.Contains(err.Error(), path) {
-				t.Fatalf("NewCheckpointFile on %q = %v, want an error naming the file", content, err)
+				t.Fatalf("NewCheckpointStore on %q = %v, want an error naming the file", content, err)
 			}
 			// The file is left alone: not overwritten by a guess.
 			if data, _ := os.ReadFile(path); string(data) != content {

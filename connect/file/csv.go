@@ -17,8 +17,8 @@ import (
 	"github.com/weir-etl/weir"
 )
 
-// CSVConfig configures a [CSVSource]. Decode is required.
-type CSVConfig[E any] struct {
+// CSVSourceConfig configures a [CSVSource]. Decode is required.
+type CSVSourceConfig[E any] struct {
 	ReadOptions
 	// Decode turns one record into an E. It is called from the goroutine
 	// calling Read, with a [Record] valid only during the call. An error
@@ -39,19 +39,19 @@ type CSVConfig[E any] struct {
 }
 
 // Validate reports every impossible value, each naming its field.
-func (c CSVConfig[E]) Validate() error {
+func (c CSVSourceConfig[E]) Validate() error {
 	var errs []error
-	if err := c.ReadOptions.validate("CSVConfig"); err != nil {
+	if err := c.ReadOptions.validate("CSVSourceConfig"); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Decode == nil {
-		errs = append(errs, errors.New("file: CSVConfig.Decode is required"))
+		errs = append(errs, errors.New("file: CSVSourceConfig.Decode is required"))
 	}
-	errs = append(errs, validateDelims("CSVConfig", c.Comma, c.Comment))
+	errs = append(errs, validateDelims("CSVSourceConfig", c.Comma, c.Comment))
 	seen := make(map[string]bool, len(c.Columns))
 	for _, col := range c.Columns {
 		if seen[col] {
-			errs = append(errs, fmt.Errorf("file: CSVConfig.Columns lists %q twice", col))
+			errs = append(errs, fmt.Errorf("file: CSVSourceConfig.Columns lists %q twice", col))
 		}
 		seen[col] = true
 	}
@@ -72,7 +72,7 @@ func validateDelims(prefix string, comma, comment rune) error {
 	return errors.Join(errs...)
 }
 
-// Record is one CSV record as [CSVConfig.Decode] sees it: fields by column
+// Record is one CSV record as [CSVSourceConfig.Decode] sees it: fields by column
 // name. It is only valid during the Decode call; the strings it returns may
 // be kept.
 type Record struct{ r *csvRow }
@@ -119,7 +119,7 @@ func (r Record) Field(i int) string { return r.r.fields[i] }
 func (r Record) Line() int { return r.r.line }
 
 // CSVSource reads CSV with a header row, decoding each record with
-// [CSVConfig.Decode]. Quoted fields may hold the delimiter, quotes ("") and
+// [CSVSourceConfig.Decode]. Quoted fields may hold the delimiter, quotes ("") and
 // line breaks. Every record must have as many fields as the header.
 // A UTF-8 byte order mark before the header is ignored.
 //
@@ -137,7 +137,7 @@ func (r Record) Line() int { return r.r.line }
 // Read must be called from one goroutine at a time; [CSVSource.Line] and
 // [CSVSource.Skipped] may be called from any goroutine.
 type CSVSource[E any] struct {
-	cfg    CSVConfig[E]
+	cfg    CSVSourceConfig[E]
 	in     *bufio.Reader
 	rec    *recorder
 	cr     *csv.Reader
@@ -162,7 +162,7 @@ type CSVSource[E any] struct {
 // NewCSVSource returns a source reading CSV from r. It does not close r.
 // It does not block: the header is read by the first Read (or
 // [CSVSource.Header]).
-func NewCSVSource[E any](r io.Reader, cfg CSVConfig[E]) (*CSVSource[E], error) {
+func NewCSVSource[E any](r io.Reader, cfg CSVSourceConfig[E]) (*CSVSource[E], error) {
 	if r == nil {
 		return nil, errors.New("file: NewCSVSource: nil io.Reader")
 	}
@@ -187,7 +187,7 @@ func NewCSVSource[E any](r io.Reader, cfg CSVConfig[E]) (*CSVSource[E], error) {
 
 // OpenCSV opens the file at path and returns a source reading it; Close
 // closes the file. cfg.Name defaults to path.
-func OpenCSV[E any](path string, cfg CSVConfig[E]) (*CSVSource[E], error) {
+func OpenCSV[E any](path string, cfg CSVSourceConfig[E]) (*CSVSource[E], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func OpenCSV[E any](path string, cfg CSVConfig[E]) (*CSVSource[E], error) {
 // Header reads the header row if that has not happened yet (blocking on
 // the input) and returns it. The error is the one the first Read would
 // return: a missing header, a duplicate column name, a column from
-// [CSVConfig.Columns] that the header lacks.
+// [CSVSourceConfig.Columns] that the header lacks.
 func (s *CSVSource[E]) Header() ([]string, error) {
 	if !s.hdrDone {
 		s.hdrDone = true
@@ -253,7 +253,7 @@ func (s *CSVSource[E]) readHeader() error {
 	}
 	if len(missing) > 0 {
 		return &LineError{Name: s.cfg.Name, Line: line,
-			Err: fmt.Errorf("header lacks column %s (CSVConfig.Columns); it has %q", strings.Join(missing, ", "), hdr)}
+			Err: fmt.Errorf("header lacks column %s (CSVSourceConfig.Columns); it has %q", strings.Join(missing, ", "), hdr)}
 	}
 	s.header = hdr
 	s.row.cols = cols
@@ -424,7 +424,7 @@ type recorder struct {
 
 func (rc *recorder) Read(p []byte) (int, error) {
 	if len(rc.buf)-rc.mark > rc.limit {
-		return 0, fmt.Errorf("%w: a record of more than %d bytes (CSVConfig.MaxLineBytes)", ErrLineTooLong, rc.limit-csvReadAhead)
+		return 0, fmt.Errorf("%w: a record of more than %d bytes (CSVSourceConfig.MaxLineBytes)", ErrLineTooLong, rc.limit-csvReadAhead)
 	}
 	if rc.mark > 0 && len(rc.buf)+len(p) > cap(rc.buf) {
 		// Drop the consumed bytes before growing: the buffer stays the

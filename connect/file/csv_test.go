@@ -38,8 +38,8 @@ func decodeContact(r file.Record) (contact, error) {
 	return contact{ID: id, Name: r.Get("name"), Email: r.Get("email"), Note: r.Get("note")}, nil
 }
 
-func contactConfig(opts file.ReadOptions) file.CSVConfig[contact] {
-	return file.CSVConfig[contact]{ReadOptions: opts, Decode: decodeContact, Columns: contactHeader}
+func contactConfig(opts file.ReadOptions) file.CSVSourceConfig[contact] {
+	return file.CSVSourceConfig[contact]{ReadOptions: opts, Decode: decodeContact, Columns: contactHeader}
 }
 
 var contacts = []contact{
@@ -117,7 +117,7 @@ func TestCSVSingleEmptyColumn(t *testing.T) {
 	if err := sink.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	src, _ := file.NewCSVSource(&out, file.CSVConfig[string]{Decode: func(r file.Record) (string, error) { return r.Get("v"), nil }})
+	src, _ := file.NewCSVSource(&out, file.CSVSourceConfig[string]{Decode: func(r file.Record) (string, error) { return r.Get("v"), nil }})
 	got, err := readAll(t, src)
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +225,7 @@ func TestCSVHeaderErrors(t *testing.T) {
 }
 
 func TestCSVUnknownColumnIsFatal(t *testing.T) {
-	src, _ := file.NewCSVSource(strings.NewReader("id,name\n1,a\n2,b\n"), file.CSVConfig[string]{
+	src, _ := file.NewCSVSource(strings.NewReader("id,name\n1,a\n2,b\n"), file.CSVSourceConfig[string]{
 		ReadOptions: file.ReadOptions{OnBadLine: func(int, []byte, error) error { return nil }},
 		Decode:      func(r file.Record) (string, error) { return r.Get("email"), nil },
 	})
@@ -237,7 +237,7 @@ func TestCSVUnknownColumnIsFatal(t *testing.T) {
 }
 
 func TestCSVRecordAccessors(t *testing.T) {
-	src, _ := file.NewCSVSource(strings.NewReader("\xEF\xBB\xBF\"a\";b\n\n1;2\n"), file.CSVConfig[string]{
+	src, _ := file.NewCSVSource(strings.NewReader("\xEF\xBB\xBF\"a\";b\n\n1;2\n"), file.CSVSourceConfig[string]{
 		Comma: ';',
 		Decode: func(r file.Record) (string, error) {
 			v, ok := r.Lookup("zzz")
@@ -266,18 +266,18 @@ func TestCSVRecordTooLong(t *testing.T) {
 	}
 }
 
-func TestCSVConfigValidation(t *testing.T) {
+func TestCSVSourceConfigValidation(t *testing.T) {
 	cases := []struct {
 		name  string
 		build func() error
 		want  []string
 	}{
 		{"source", func() error {
-			_, err := file.NewCSVSource(strings.NewReader(""), file.CSVConfig[int]{
+			_, err := file.NewCSVSource(strings.NewReader(""), file.CSVSourceConfig[int]{
 				ReadOptions: file.ReadOptions{MaxLineBytes: -1}, Comma: '"', Columns: []string{"a", "a"},
 			})
 			return err
-		}, []string{"CSVConfig.MaxLineBytes", "CSVConfig.Decode", "CSVConfig.Comma", `Columns lists "a" twice`}},
+		}, []string{"CSVSourceConfig.MaxLineBytes", "CSVSourceConfig.Decode", "CSVSourceConfig.Comma", `Columns lists "a" twice`}},
 		{"sink", func() error {
 			_, err := file.NewCSVSink(&bytes.Buffer{}, file.CSVSinkConfig[int]{Comma: '\n', BufferSize: -1})
 			return err
@@ -359,7 +359,7 @@ func TestCSVSinkConcurrentBatchesStayContiguous(t *testing.T) {
 		t.Fatal(err)
 	}
 	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
-	src, _ := file.NewCSVSource(&out, file.CSVConfig[seqRec]{Decode: func(r file.Record) (seqRec, error) {
+	src, _ := file.NewCSVSource(&out, file.CSVSourceConfig[seqRec]{Decode: func(r file.Record) (seqRec, error) {
 		if r.Get("pad") != "x,\"y\"\nz" {
 			return seqRec{}, errors.New("pad mangled")
 		}

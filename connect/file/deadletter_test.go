@@ -27,7 +27,7 @@ type failureOf[T any] struct {
 
 func readDeadLetters[T any](t *testing.T, path string) []failureOf[T] {
 	t.Helper()
-	src, err := file.OpenJSONL[failureOf[T]](path, file.JSONLConfig{})
+	src, err := file.OpenJSONL[failureOf[T]](path, file.JSONLSourceConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@
 // # Malformed lines
 //
 // Both sources treat bad input the same way, set by [ReadOptions] (embedded
-// in [JSONLConfig] and [CSVConfig]). By default the first malformed line
+// in [JSONLSourceConfig] and [CSVSourceConfig]). By default the first malformed line
 // ends the read with a [*LineError] that names the input and the line
 // number. With [ReadOptions.OnBadLine] set, each malformed line is handed to
 // it and skipped; the callback can write it to a dead-letter file, count
@@ -23,7 +23,7 @@
 // weir's Pipeline.WithCheckpoint can resume: the position is the last line
 // accounted for, as JSON ({"line":1234}), and Seek skips that many lines
 // (for CSV, whole records, after the header) before the first Read.
-// [CheckpointFile] stores the positions of any number of jobs in one JSON
+// [CheckpointStore] stores the positions of any number of jobs in one JSON
 // file, replaced atomically on every save. [CreateDeadLetter] and
 // [NewDeadLetter] write the records a run's Skip policy sets aside, one
 // weir.Failure per JSON line, flushed as each batch of failures arrives.

@@ -24,7 +24,7 @@ func ExampleNewJSONLSource() {
 	export := `{"_id":{"$oid":"65a1b2c3d4e5f60718293a4b"},"name":"Ada","created":{"$date":{"$numberLong":"1704164645000"}},"logins":{"$numberLong":"42"}}
 {"_id":{"$oid":"65a1b2c3d4e5f60718293a4c"},"name":"Grace","created":{"$date":"2024-03-04T05:06:07Z"},"logins":7}
 `
-	src, err := file.NewJSONLSource[user](strings.NewReader(export), file.JSONLConfig{})
+	src, err := file.NewJSONLSource[user](strings.NewReader(export), file.JSONLSourceConfig{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -46,7 +46,7 @@ func ExampleNewJSONLSource() {
 func ExampleReadOptions_onBadLine() {
 	type rec struct{ ID int }
 	in := "{\"ID\":1}\n{\"ID\":\"two\"}\n\n{\"ID\":3\n{\"ID\":4}\n"
-	src, _ := file.NewJSONLSource[rec](strings.NewReader(in), file.JSONLConfig{
+	src, _ := file.NewJSONLSource[rec](strings.NewReader(in), file.JSONLSourceConfig{
 		ReadOptions: file.ReadOptions{
 			Name: "in.jsonl",
 			OnBadLine: func(line int, text []byte, err error) error {
@@ -84,7 +84,7 @@ func ExampleNewCSVSource() {
 		Age   int
 	}
 	in := "name,email,age\n\"Lovelace, Ada\",ada@example.com,36\nGrace,grace@example.com,85\n"
-	src, _ := file.NewCSVSource(strings.NewReader(in), file.CSVConfig[contact]{
+	src, _ := file.NewCSVSource(strings.NewReader(in), file.CSVSourceConfig[contact]{
 		Columns: []string{"name", "email", "age"}, // checked against the header
 		Decode: func(r file.Record) (contact, error) {
 			age, err := strconv.Atoi(r.Get("age"))
@@ -128,7 +128,7 @@ func ExampleOpenJSONL() {
 	_ = os.WriteFile(in, []byte("{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"), 0o644)
 
 	type num struct{ N int }
-	src, err := file.OpenJSONL[num](in, file.JSONLConfig{})
+	src, err := file.OpenJSONL[num](in, file.JSONLSourceConfig{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -163,12 +163,12 @@ func ExampleOpenJSONL() {
 
 // A resumable job: the first run stops at a failure, the second starts
 // after the last record the first one loaded.
-func ExampleNewCheckpointFile() {
+func ExampleNewCheckpointStore() {
 	dir, _ := os.MkdirTemp("", "weir-example")
 	defer os.RemoveAll(dir)
 	in := filepath.Join(dir, "in.jsonl")
 	_ = os.WriteFile(in, []byte("{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n{\"n\":4}\n{\"n\":5}\n"), 0o644)
-	store, err := file.NewCheckpointFile(filepath.Join(dir, "checkpoints.json"))
+	store, err := file.NewCheckpointStore(filepath.Join(dir, "checkpoints.json"))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -176,7 +176,7 @@ func ExampleNewCheckpointFile() {
 
 	type num struct{ N int }
 	run := func(failOn int) error {
-		src, err := file.OpenJSONL[num](in, file.JSONLConfig{})
+		src, err := file.OpenJSONL[num](in, file.JSONLSourceConfig{})
 		if err != nil {
 			return err
 		}

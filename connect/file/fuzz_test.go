@@ -85,7 +85,7 @@ func FuzzJSONLSource(f *testing.F) {
 		}
 
 		var bad []int
-		skip, err := NewJSONLSource[fuzzDoc](bytes.NewReader(data), JSONLConfig{ReadOptions{
+		skip, err := NewJSONLSource[fuzzDoc](bytes.NewReader(data), JSONLSourceConfig{ReadOptions{
 			MaxLineBytes: max,
 			OnBadLine: func(line int, text []byte, err error) error {
 				if err == nil {
@@ -115,7 +115,7 @@ func FuzzJSONLSource(f *testing.F) {
 			t.Fatalf("%d records + %d bad lines > %d lines", nSkip, len(bad), lines)
 		}
 
-		fail, _ := NewJSONLSource[fuzzDoc](bytes.NewReader(data), JSONLConfig{ReadOptions{MaxLineBytes: max}})
+		fail, _ := NewJSONLSource[fuzzDoc](bytes.NewReader(data), JSONLSourceConfig{ReadOptions{MaxLineBytes: max}})
 		nFail, err := drain[fuzzDoc](fail)
 		switch {
 		case len(bad) == 0 && err != nil:
@@ -170,7 +170,7 @@ func FuzzCSVSource(f *testing.F) {
 			return le.Line
 		}
 		var bad []int
-		skip, err := NewCSVSource(bytes.NewReader(data), CSVConfig[string]{
+		skip, err := NewCSVSource(bytes.NewReader(data), CSVSourceConfig[string]{
 			ReadOptions: ReadOptions{MaxLineBytes: max, OnBadLine: func(line int, text []byte, err error) error {
 				if err == nil || line < 1 || line > lines || (len(bad) > 0 && line <= bad[len(bad)-1]) {
 					t.Fatalf("bad record at line %d (of %d, after %v): %v", line, lines, bad, err)
@@ -193,7 +193,7 @@ func FuzzCSVSource(f *testing.F) {
 			t.Fatalf("%d records + %d bad > %d lines", nSkip, len(bad), lines)
 		}
 
-		fail, _ := NewCSVSource(bytes.NewReader(data), CSVConfig[string]{ReadOptions: ReadOptions{MaxLineBytes: max}, Decode: decode})
+		fail, _ := NewCSVSource(bytes.NewReader(data), CSVSourceConfig[string]{ReadOptions: ReadOptions{MaxLineBytes: max}, Decode: decode})
 		nFail, failErr := drain[string](fail)
 		if failErr != nil {
 			line := inRange("fail mode", failErr)

@@ -23,13 +23,13 @@ const readBufferSize = 64 << 10
 // context: often enough to stop promptly, rarely enough to cost nothing.
 const ctxCheckEvery = 1024
 
-// JSONLConfig configures a [JSONLSource]. The zero value is valid.
-type JSONLConfig struct {
+// JSONLSourceConfig configures a [JSONLSource]. The zero value is valid.
+type JSONLSourceConfig struct {
 	ReadOptions
 }
 
 // Validate reports an impossible value, naming the field.
-func (c JSONLConfig) Validate() error { return c.ReadOptions.validate("JSONLConfig") }
+func (c JSONLSourceConfig) Validate() error { return c.ReadOptions.validate("JSONLSourceConfig") }
 
 // JSONLSource reads JSON Lines: one JSON value per line, decoded into E with
 // encoding/json (so E's json tags apply). MongoDB Extended JSON wrappers, as
@@ -70,7 +70,7 @@ type JSONLSource[E any] struct {
 // NewJSONLSource returns a source reading JSON Lines from r. It does not
 // close r: the caller owns it. It does not block; reading starts with the
 // first Read.
-func NewJSONLSource[E any](r io.Reader, cfg JSONLConfig) (*JSONLSource[E], error) {
+func NewJSONLSource[E any](r io.Reader, cfg JSONLSourceConfig) (*JSONLSource[E], error) {
 	if r == nil {
 		return nil, errors.New("file: NewJSONLSource: nil io.Reader")
 	}
@@ -86,7 +86,7 @@ func NewJSONLSource[E any](r io.Reader, cfg JSONLConfig) (*JSONLSource[E], error
 
 // OpenJSONL opens the file at path and returns a source reading it; Close
 // closes the file. cfg.Name defaults to path.
-func OpenJSONL[E any](path string, cfg JSONLConfig) (*JSONLSource[E], error) {
+func OpenJSONL[E any](path string, cfg JSONLSourceConfig) (*JSONLSource[E], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

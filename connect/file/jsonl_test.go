@@ -88,7 +88,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 		t.Fatalf("file has %d lines, want %d:\n%s", got, len(people), data)
 	}
 
-	src, err := file.OpenJSONL[person](path, file.JSONLConfig{})
+	src, err := file.OpenJSONL[person](path, file.JSONLSourceConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestJSONLExtendedJSONDocuments(t *testing.T) {
 
 	for _, mode := range []struct{ name, line string }{{"relaxed", relaxed}, {"canonical", canonical}} {
 		t.Run(mode.name, func(t *testing.T) {
-			src, err := file.NewJSONLSource[mongoDoc](strings.NewReader(mode.line+"\n"), file.JSONLConfig{})
+			src, err := file.NewJSONLSource[mongoDoc](strings.NewReader(mode.line+"\n"), file.JSONLSourceConfig{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -220,7 +220,7 @@ func TestJSONLExtendedJSONForms(t *testing.T) {
 				if err := json.Unmarshal([]byte(fmt.Sprintf(sh.tmpl, f.plain)), &want); err != nil {
 					t.Fatal(err)
 				}
-				src, err := file.NewJSONLSource[any](strings.NewReader(in), file.JSONLConfig{})
+				src, err := file.NewJSONLSource[any](strings.NewReader(in), file.JSONLSourceConfig{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -240,7 +240,7 @@ func TestJSONLExtendedJSONForms(t *testing.T) {
 		in := `{"At":{"$date":"2023-11-14T22:13:20Z"}}` + "\n" +
 			`{"At":{"$date":{"$numberLong":"1700000000000"}}}` + "\n" +
 			`{"At":{"$date":1700000000000}}` + "\n"
-		src, _ := file.NewJSONLSource[rec](strings.NewReader(in), file.JSONLConfig{})
+		src, _ := file.NewJSONLSource[rec](strings.NewReader(in), file.JSONLSourceConfig{})
 		got, err := readAll(t, src)
 		if err != nil {
 			t.Fatal(err)
@@ -276,7 +276,7 @@ const malformedJSONL = `{"id":1,"name":"a"}
 {"id":11}`
 
 func TestJSONLMalformedFailMode(t *testing.T) {
-	src, err := file.NewJSONLSource[person](strings.NewReader(malformedJSONL), file.JSONLConfig{
+	src, err := file.NewJSONLSource[person](strings.NewReader(malformedJSONL), file.JSONLSourceConfig{
 		ReadOptions: file.ReadOptions{Name: "people.jsonl"},
 	})
 	if err != nil {
@@ -308,7 +308,7 @@ func TestJSONLMalformedFailMode(t *testing.T) {
 
 func TestJSONLMalformedSkipMode(t *testing.T) {
 	var seen []lineSeen
-	src, err := file.NewJSONLSource[person](strings.NewReader(malformedJSONL), file.JSONLConfig{
+	src, err := file.NewJSONLSource[person](strings.NewReader(malformedJSONL), file.JSONLSourceConfig{
 		ReadOptions: file.ReadOptions{OnBadLine: func(line int, text []byte, err error) error {
 			seen = append(seen, lineSeen{line, string(text), err})
 			return nil
@@ -350,7 +350,7 @@ func TestJSONLMalformedSkipMode(t *testing.T) {
 func TestJSONLOnBadLineStops(t *testing.T) {
 	stop := errors.New("too many bad lines")
 	calls := 0
-	src, _ := file.NewJSONLSource[person](strings.NewReader(malformedJSONL), file.JSONLConfig{
+	src, _ := file.NewJSONLSource[person](strings.NewReader(malformedJSONL), file.JSONLSourceConfig{
 		ReadOptions: file.ReadOptions{OnBadLine: func(line int, _ []byte, _ error) error {
 			calls++
 			if line >= 5 {
@@ -372,7 +372,7 @@ func TestJSONLLineLength(t *testing.T) {
 	long := func(n int) string { return `{"id":1,"name":"` + strings.Repeat("x", n) + `"}` }
 	t.Run("longer than the read buffer but under the limit", func(t *testing.T) {
 		in := long(300<<10) + "\n" + `{"id":2}` + "\n"
-		src, _ := file.NewJSONLSource[person](strings.NewReader(in), file.JSONLConfig{})
+		src, _ := file.NewJSONLSource[person](strings.NewReader(in), file.JSONLSourceConfig{})
 		got, err := readAll(t, src)
 		if err != nil {
 			t.Fatal(err)
@@ -385,7 +385,7 @@ func TestJSONLLineLength(t *testing.T) {
 		t.Run(fmt.Sprintf("over the limit by %d", size), func(t *testing.T) {
 			in := `{"id":1}` + "\n" + long(size) + "\r\n" + `{"id":3}` + "\n" + long(50) + "\n" + long(size)
 			var seen []lineSeen
-			src, _ := file.NewJSONLSource[person](strings.NewReader(in), file.JSONLConfig{
+			src, _ := file.NewJSONLSource[person](strings.NewReader(in), file.JSONLSourceConfig{
 				ReadOptions: file.ReadOptions{MaxLineBytes: 100, OnBadLine: func(line int, text []byte, err error) error {
 					seen = append(seen, lineSeen{line, string(text), err})
 					return nil
@@ -409,7 +409,7 @@ func TestJSONLLineLength(t *testing.T) {
 		})
 	}
 	t.Run("fail mode", func(t *testing.T) {
-		src, _ := file.NewJSONLSource[person](strings.NewReader(`{"id":1}`+"\n"+long(200)), file.JSONLConfig{
+		src, _ := file.NewJSONLSource[person](strings.NewReader(`{"id":1}`+"\n"+long(200)), file.JSONLSourceConfig{
 			ReadOptions: file.ReadOptions{MaxLineBytes: 100},
 		})
 		_, err := readAll(t, src)
@@ -422,7 +422,7 @@ func TestJSONLLineLength(t *testing.T) {
 
 func TestJSONLBOMAndBlankLines(t *testing.T) {
 	in := "\xEF\xBB\xBF{\"id\":1}\r\n\r\n   \n{\"id\":2}\n\n"
-	src, _ := file.NewJSONLSource[person](strings.NewReader(in), file.JSONLConfig{})
+	src, _ := file.NewJSONLSource[person](strings.NewReader(in), file.JSONLSourceConfig{})
 	got, err := readAll(t, src)
 	if err != nil {
 		t.Fatal(err)
@@ -438,7 +438,7 @@ func TestJSONLBOMAndBlankLines(t *testing.T) {
 func TestJSONLReusedBufferIsCleared(t *testing.T) {
 	// The engine reuses batch slices: a record must not inherit fields from
 	// the one that sat in its slot before.
-	src, _ := file.NewJSONLSource[person](strings.NewReader(`{"id":1,"name":"old","tags":["x"]}`+"\n"+`{"id":2}`), file.JSONLConfig{})
+	src, _ := file.NewJSONLSource[person](strings.NewReader(`{"id":1,"name":"old","tags":["x"]}`+"\n"+`{"id":2}`), file.JSONLSourceConfig{})
 	buf := make([]person, 1)
 	if n, err := src.Read(context.Background(), buf); n != 1 || err != nil {
 		t.Fatal(n, err)
@@ -452,7 +452,7 @@ func TestJSONLReusedBufferIsCleared(t *testing.T) {
 }
 
 func TestJSONLReadStopsOnCancel(t *testing.T) {
-	src, _ := file.NewJSONLSource[person](strings.NewReader(`{"id":1}`), file.JSONLConfig{})
+	src, _ := file.NewJSONLSource[person](strings.NewReader(`{"id":1}`), file.JSONLSourceConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if n, err := src.Read(ctx, make([]person, 4)); n != 0 || !errors.Is(err, context.Canceled) {
@@ -460,8 +460,8 @@ func TestJSONLReadStopsOnCancel(t *testing.T) {
 	}
 }
 
-func TestJSONLConfigValidation(t *testing.T) {
-	_, err := file.NewJSONLSource[person](strings.NewReader(""), file.JSONLConfig{ReadOptions: file.ReadOptions{MaxLineBytes: -1}})
+func TestJSONLSourceConfigValidation(t *testing.T) {
+	_, err := file.NewJSONLSource[person](strings.NewReader(""), file.JSONLSourceConfig{ReadOptions: file.ReadOptions{MaxLineBytes: -1}})
 	if err == nil || !strings.Contains(err.Error(), "MaxLineBytes") {
 		t.Fatalf("error %v, want one naming MaxLineBytes", err)
 	}
@@ -469,7 +469,7 @@ func TestJSONLConfigValidation(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "BufferSize") {
 		t.Fatalf("error %v, want one naming BufferSize", err)
 	}
-	if _, err := file.OpenJSONL[person](filepath.Join(t.TempDir(), "missing.jsonl"), file.JSONLConfig{}); !errors.Is(err, os.ErrNotExist) {
+	if _, err := file.OpenJSONL[person](filepath.Join(t.TempDir(), "missing.jsonl"), file.JSONLSourceConfig{}); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("OpenJSONL of a missing file: %v", err)
 	}
 }
@@ -522,7 +522,7 @@ func TestJSONLSinkConcurrentBatchesStayContiguous(t *testing.T) {
 	if err := sink.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	src, _ := file.NewJSONLSource[seqRec](&out, file.JSONLConfig{})
+	src, _ := file.NewJSONLSource[seqRec](&out, file.JSONLSourceConfig{})
 	recs, err := readAll(t, src)
 	if err != nil {
 		t.Fatal(err)
@@ -587,7 +587,7 @@ func TestJSONLStreamsThroughPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	src, err := file.OpenJSONL[person](path, file.JSONLConfig{})
+	src, err := file.OpenJSONL[person](path, file.JSONLSourceConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -177,13 +177,13 @@ func writeJSONL(t *testing.T, n int) (string, map[int]int) {
 	return path, line
 }
 
-func TestJSONLResumesFromCheckpointFile(t *testing.T) {
+func TestJSONLResumesFromCheckpointStore(t *testing.T) {
 	path, line := writeJSONL(t, 2000)
 	for _, cfg := range resumeConfigs {
 		t.Run(fmt.Sprintf("workers=%d,loaders=%d", cfg.Workers, cfg.LoadConcurrency), func(t *testing.T) {
-			store, _ := newCheckpointFile(t)
+			store, _ := newCheckpointStore(t)
 			open := func() weir.Source[idRec] {
-				src, err := file.OpenJSONL[idRec](path, file.JSONLConfig{ReadOptions: file.ReadOptions{
+				src, err := file.OpenJSONL[idRec](path, file.JSONLSourceConfig{ReadOptions: file.ReadOptions{
 					OnBadLine: func(int, []byte, error) error { return nil },
 				}})
 				if err != nil {
@@ -228,13 +228,13 @@ func decodeIDRec(r file.Record) (idRec, error) {
 	return v, err
 }
 
-func TestCSVResumesFromCheckpointFile(t *testing.T) {
+func TestCSVResumesFromCheckpointStore(t *testing.T) {
 	path, line := writeCSV(t, 2000)
 	for _, cfg := range resumeConfigs {
 		t.Run(fmt.Sprintf("workers=%d,loaders=%d", cfg.Workers, cfg.LoadConcurrency), func(t *testing.T) {
-			store, _ := newCheckpointFile(t)
+			store, _ := newCheckpointStore(t)
 			open := func() weir.Source[idRec] {
-				src, err := file.OpenCSV(path, file.CSVConfig[idRec]{Decode: decodeIDRec})
+				src, err := file.OpenCSV(path, file.CSVSourceConfig[idRec]{Decode: decodeIDRec})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -247,7 +247,7 @@ func TestCSVResumesFromCheckpointFile(t *testing.T) {
 
 func TestJSONLPosition(t *testing.T) {
 	in := "{\"id\":1}\n\n{\"id\":2}\n{\"id\":3}\n{bad\n{\"id\":5}\n"
-	src, err := file.NewJSONLSource[idRec](strings.NewReader(in), file.JSONLConfig{})
+	src, err := file.NewJSONLSource[idRec](strings.NewReader(in), file.JSONLSourceConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestJSONLPosition(t *testing.T) {
 	if got := pos(); got != `{"line":4}` {
 		t.Errorf("after a failing line 5: Position = %s, want line 4", got)
 	}
-	resumed, _ := file.NewJSONLSource[idRec](strings.NewReader(in), file.JSONLConfig{})
+	resumed, _ := file.NewJSONLSource[idRec](strings.NewReader(in), file.JSONLSourceConfig{})
 	if err := resumed.Seek([]byte(`{"line":4}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestJSONLPosition(t *testing.T) {
 func TestJSONLSeek(t *testing.T) {
 	in := "{\"id\":1}\n{\"id\":2}\n\n{\"id\":4}\n{\"id\":5}" // no final line break
 	open := func() *file.JSONLSource[idRec] {
-		src, err := file.NewJSONLSource[idRec](strings.NewReader(in), file.JSONLConfig{ReadOptions: file.ReadOptions{Name: "in.jsonl"}})
+		src, err := file.NewJSONLSource[idRec](strings.NewReader(in), file.JSONLSourceConfig{ReadOptions: file.ReadOptions{Name: "in.jsonl"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,7 +363,7 @@ func TestCSVPositionAndSeek(t *testing.T) {
 	// 6 c, 7 bad field count, 8 d.
 	in := "id,name\n1,a\n2,\"b\nb\"\n# note\n3,c\n4\n5,d\n"
 	var badLines []int
-	cfg := file.CSVConfig[idRec]{
+	cfg := file.CSVSourceConfig[idRec]{
 		ReadOptions: file.ReadOptions{Name: "in.csv", OnBadLine: func(line int, _ []byte, _ error) error {
 			badLines = append(badLines, line)
 			return nil
@@ -447,7 +447,7 @@ func TestCSVPositionAndSeek(t *testing.T) {
 	}
 
 	twoLineHeader := "\"id\",\"na\nme\"\n1,a\n"
-	hs, _ := file.NewCSVSource(strings.NewReader(twoLineHeader), file.CSVConfig[idRec]{Decode: func(r file.Record) (idRec, error) { return idRec{}, nil }})
+	hs, _ := file.NewCSVSource(strings.NewReader(twoLineHeader), file.CSVSourceConfig[idRec]{Decode: func(r file.Record) (idRec, error) { return idRec{}, nil }})
 	if err := hs.Seek([]byte(`{"line":1}`)); err == nil || !strings.Contains(err.Error(), "header") {
 		t.Errorf("Seek into a two-line header = %v, want an error about the header", err)
 	}

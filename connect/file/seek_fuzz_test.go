@@ -86,7 +86,7 @@ func FuzzJSONLSeek(f *testing.F) {
 			opts.OnBadLine = func(int, []byte, error) error { return nil }
 		}
 		checkSeekResumes(t, func() positioned[string] {
-			src, err := file.NewJSONLSource[json.RawMessage](bytes.NewReader(data), file.JSONLConfig{ReadOptions: opts})
+			src, err := file.NewJSONLSource[json.RawMessage](bytes.NewReader(data), file.JSONLSourceConfig{ReadOptions: opts})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +126,7 @@ func FuzzCSVSeek(f *testing.F) {
 			opts.OnBadLine = func(int, []byte, error) error { return nil }
 		}
 		checkSeekResumes(t, func() positioned[string] {
-			src, err := file.NewCSVSource(bytes.NewReader(data), file.CSVConfig[string]{
+			src, err := file.NewCSVSource(bytes.NewReader(data), file.CSVSourceConfig[string]{
 				ReadOptions: opts,
 				Comment:     '#',
 				Decode: func(r file.Record) (string, error) {

@@ -46,10 +46,10 @@ func TestSourcePositionSeek(t *testing.T) {
 				docs = append(docs, bson.D{{Key: "_id", Value: tc.id(i)}, {Key: "n", Value: int32(i)}})
 			}
 			insert(t, coll, docs)
-			cfg := weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name()}
 			type rec struct {
 				N int32 `bson:"n"`
 			}
+			cfg := weirmongo.SourceConfig[rec]{Database: coll.Database().Name(), Collection: coll.Name()}
 			first := newSource[rec](t, cfg)
 			head := readN(t, first, 4)
 			if head[3].N != 4 {
@@ -63,8 +63,8 @@ func TestSourcePositionSeek(t *testing.T) {
 			if err := rest.Seek(pos); err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(rest.LastID(), first.LastID()) {
-				t.Errorf("LastID after Seek = %#v, want %#v", rest.LastID(), first.LastID())
+			if !reflect.DeepEqual(rest.LastKey(), first.LastKey()) {
+				t.Errorf("LastKey after Seek = %#v, want %#v", rest.LastKey(), first.LastKey())
 			}
 			var ns []int32
 			for _, r := range run(t, weir.Source[rec](rest)) {
@@ -80,7 +80,7 @@ func TestSourcePositionSeek(t *testing.T) {
 func TestSourceSeekErrors(t *testing.T) {
 	coll := testDB(t).Collection("docs")
 	insertDocs(t, coll, 30)
-	cfg := weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name()}
+	cfg := weirmongo.SourceConfig[doc]{Database: coll.Database().Name(), Collection: coll.Name()}
 
 	t.Run("keeps the Filter, accepts relaxed JSON", func(t *testing.T) {
 		c := cfg
@@ -99,7 +99,7 @@ func TestSourceSeekErrors(t *testing.T) {
 	})
 	t.Run("null reads from the start", func(t *testing.T) {
 		c := cfg
-		c.After = int64(25)
+		c.After = []any{int64(25)}
 		src := newSource[doc](t, c)
 		if err := src.Seek([]byte(`{"_id":null}`)); err != nil {
 			t.Fatal(err)
@@ -155,18 +155,18 @@ func (s *docSink) Write(_ context.Context, batch []doc) error {
 	return nil
 }
 
-// TestSourceResumesFromCheckpointFile: a run whose sink fails part-way
+// TestSourceResumesFromCheckpointStore: a run whose sink fails part-way
 // leaves a checkpoint in a file store; a second run with a fresh source
 // loads exactly the documents after it.
-func TestSourceResumesFromCheckpointFile(t *testing.T) {
+func TestSourceResumesFromCheckpointStore(t *testing.T) {
 	const n = 300
 	coll := testDB(t).Collection("docs")
 	insertDocs(t, coll, n)
-	cfg := weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 70}
+	cfg := weirmongo.SourceConfig[doc]{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 70}
 	for _, wcfg := range []weir.Config{{BatchSize: 16, Workers: 1}, {BatchSize: 10, Workers: 2, LoadConcurrency: 2}} {
 		t.Run(fmt.Sprintf("workers=%d,loaders=%d", wcfg.Workers, wcfg.LoadConcurrency), func(t *testing.T) {
 			ctx := t.Context()
-			store, err := file.NewCheckpointFile(filepath.Join(t.TempDir(), "checkpoints.json"))
+			store, err := file.NewCheckpointStore(filepath.Join(t.TempDir(), "checkpoints.json"))
 			if err != nil {
 				t.Fatal(err)
 			}

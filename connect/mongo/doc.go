@@ -9,7 +9,7 @@
 //
 // # A job
 //
-//	src, err := weirmongo.NewSource[User](ctx, weirmongo.SourceConfig{
+//	src, err := weirmongo.NewSource(ctx, weirmongo.SourceConfig[User]{
 //		URI:        os.Getenv("MONGODB_URI"),
 //		Database:   "app",
 //		Collection: "users",
@@ -19,7 +19,7 @@
 //	p, err := weir.New(src, weir.Identity[User](), sink, weir.Config{})
 //	if err != nil { ... }
 //	err = p.Run(ctx) // closes src, which disconnects the client it made
-//	checkpoint = src.LastID()
+//	checkpoint = src.LastKey()
 //
 // # Reading
 //
@@ -58,7 +58,7 @@
 // it, silently. bson tags avoid the question.
 //
 // For example, weir's examples/users.User carries bson tags equal to its
-// json tags (named as the seed's MongoDB documents are), with an ObjectID
+// json tags (the keys of the user documents it models), with an ObjectID
 // _id held as a hex string; `weir migrate --from mongodb://…` decodes it
 // with
 //
@@ -72,9 +72,9 @@
 //
 // # Resuming
 //
-// [Source.LastID] is the _id of the last document returned by Read; a new
-// source with [SourceConfig.After] set to it reads the documents after it,
-// with filter {_id: {$gt: After}}. This is exact when every _id in the
+// [Source.LastKey] holds the _id of the last document returned by Read; a
+// new source with [SourceConfig.After] set to it reads the documents after
+// it, with filter {_id: {$gt: After[0]}}. This is exact when every _id in the
 // collection has the same BSON type (all ObjectIDs, all numbers, all
 // strings), which is the common case. MongoDB sorts mixed types in a fixed
 // type order but compares $gt only within one type, so with mixed _id
@@ -86,7 +86,8 @@
 // the engine saves [Source.Position] (the last _id as canonical Extended
 // JSON, {"_id":{"$oid":"..."}}) once every document up to it is loaded, and
 // on the next run [Source.Seek] sets After from it. Keep the positions in
-// any weir.CheckpointStore, such as connect/file's CheckpointFile.
+// any weir.CheckpointStore, such as connect/file's CheckpointStore (one
+// JSON file) or the SQL connectors' (a table of the target database).
 //
 // # Errors
 //

@@ -30,7 +30,7 @@ func Example() {
 		return
 	}
 
-	src, err := weirmongo.NewSource[Order](ctx, weirmongo.SourceConfig{
+	src, err := weirmongo.NewSource(ctx, weirmongo.SourceConfig[Order]{
 		URI: serverURI, Database: "example", Collection: "orders",
 	})
 	if err != nil {
@@ -52,15 +52,15 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("position: %v\n", src.LastID())
+	fmt.Printf("position: %v\n", src.LastKey())
 
 	// A later run resumes after the position: one new order.
 	if _, err := coll.InsertOne(ctx, Order{4, "nib", 0.5}); err != nil {
 		fmt.Println(err)
 		return
 	}
-	next, err := weirmongo.NewSource[bson.M](ctx, weirmongo.SourceConfig{
-		URI: serverURI, Database: "example", Collection: "orders", After: src.LastID(),
+	next, err := weirmongo.NewSource(ctx, weirmongo.SourceConfig[bson.M]{
+		URI: serverURI, Database: "example", Collection: "orders", After: src.LastKey(),
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -74,14 +74,14 @@ func Example() {
 	// 1 ink 4.00
 	// 2 pad 2.25
 	// 3 pen 1.50
-	// position: 3
+	// position: [3]
 	// 1 EOF nib
 }
 
 // ExampleSourceConfig_Validate shows that config errors name their fields,
 // all of them at once, before anything is contacted.
 func ExampleSourceConfig_Validate() {
-	err := weirmongo.SourceConfig{Collection: "orders", BatchSize: -1}.Validate()
+	err := weirmongo.SourceConfig[bson.M]{Collection: "orders", BatchSize: -1}.Validate()
 	fmt.Println(err)
 	// Output:
 	// mongo: SourceConfig.URI is empty and Client is nil: set one of them
@@ -102,13 +102,13 @@ func ExampleSource_Position() {
 	defer coll.Database().Drop(ctx)
 	dir, _ := os.MkdirTemp("", "weir-mongo-example")
 	defer os.RemoveAll(dir)
-	store, err := file.NewCheckpointFile(filepath.Join(dir, "checkpoints.json"))
+	store, err := file.NewCheckpointStore(filepath.Join(dir, "checkpoints.json"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	run := func() error {
-		src, err := weirmongo.NewSource[Event](ctx, weirmongo.SourceConfig{
+		src, err := weirmongo.NewSource(ctx, weirmongo.SourceConfig[Event]{
 			URI: serverURI, Database: "example_ck", Collection: "events",
 		})
 		if err != nil {

@@ -60,7 +60,7 @@ func (s *Source[E]) Seek(pos []byte) error {
 	}
 	switch {
 	case s.closed:
-		return errClosed
+		return ErrClosed
 	case s.read || s.seeked:
 		return errors.New("mongo: seek: Seek must be called once, before the first Read")
 	}

@@ -28,8 +28,10 @@ const (
 	DefaultConnectTimeout = 10 * time.Second
 )
 
-// SourceConfig configures a [Source]. Set exactly one of URI and Client.
-type SourceConfig struct {
+// SourceConfig configures a [Source] of records of type E. Set exactly one
+// of URI and Client. E is not used by any field: the config carries it so
+// that [NewSource] infers it, as in weir's other connectors.
+type SourceConfig[E any] struct {
 	// URI is a MongoDB connection string
 	// ("mongodb://user:pass@host:27017/?replicaSet=rs0"). The source then
 	// creates its own client and disconnects it on Close. Errors name the
@@ -48,13 +50,14 @@ type SourceConfig struct {
 	Filter any
 	// Projection limits the fields returned, as the projection of a find;
 	// nil returns whole documents. It must not exclude _id: the source
-	// needs every document's _id for [Source.LastID].
+	// needs every document's _id for [Source.LastKey].
 	Projection any
-	// After resumes a read: only documents whose _id is greater than After
-	// are read. Pass the [Source.LastID] of an earlier run. nil (the
-	// default) reads from the first document. See the package doc for why
-	// every _id must then have the same BSON type.
-	After any
+	// After resumes a read: only documents whose _id is greater than
+	// After[0] are read. Pass the [Source.LastKey] of an earlier run: a
+	// slice of one value, the _id. nil (the default) reads from the first
+	// document. See the package doc for why every _id must then have the
+	// same BSON type.
+	After []any
 	// BatchSize is the cursor's batch size: the most documents one round
 	// trip to the server returns. Default DefaultBatchSize; at most
 	// MaxBatchSize. The server also stops a batch at 16 MiB. The driver
@@ -75,7 +78,7 @@ type SourceConfig struct {
 // Validate reports every bad field of c, each error naming its field. It
 // checks that Filter, Projection and After can be encoded as BSON, but it
 // does not contact the server.
-func (c SourceConfig) Validate() error {
+func (c SourceConfig[E]) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("mongo: SourceConfig."+format, args...))
@@ -112,9 +115,12 @@ func (c SourceConfig) Validate() error {
 			bad("Projection cannot be encoded as a BSON document: %w", err)
 		}
 	}
-	if c.After != nil {
-		if _, _, err := bson.MarshalValue(c.After); err != nil {
-			bad("After cannot be encoded as a BSON value: %w", err)
+	switch {
+	case len(c.After) > 1:
+		bad("After has %d values: the key is one field, _id", len(c.After))
+	case len(c.After) == 1 && c.After[0] != nil:
+		if _, _, err := bson.MarshalValue(c.After[0]); err != nil {
+			bad("After[0] cannot be encoded as a BSON value: %w", err)
 		}
 	}
 	if c.BatchSize < 0 || c.BatchSize > MaxBatchSize {
@@ -126,8 +132,8 @@ func (c SourceConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// errClosed is returned by Read after Close.
-var errClosed = errors.New("mongo: Read after Close")
+// ErrClosed is returned by a Read or Seek after Close.
+var ErrClosed = errors.New("mongo: closed")
 
 // Source reads a collection in _id order with one cursor:
 //
@@ -140,7 +146,7 @@ var errClosed = errors.New("mongo: Read after Close")
 // server would time out (after 10 minutes by default).
 //
 // Read is for one goroutine at a time (as weir's engine calls it) and must
-// not run concurrently with Close; LastID and Position may be called from
+// not run concurrently with Close; LastKey and Position may be called from
 // any goroutine.
 type Source[E any] struct {
 	client *mongo.Client
@@ -175,7 +181,7 @@ type Source[E any] struct {
 // cfg.ConnectTimeout (or until ctx is done): an unreachable server gives an
 // error naming its hosts. It blocks for one round trip to the server on
 // success. The source is then ready; it opens its cursor on the first Read.
-func NewSource[E any](ctx context.Context, cfg SourceConfig) (*Source[E], error) {
+func NewSource[E any](ctx context.Context, cfg SourceConfig[E]) (*Source[E], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -214,6 +220,10 @@ func NewSource[E any](ctx context.Context, cfg SourceConfig) (*Source[E], error)
 		return nil, err
 	}
 
+	var after any
+	if len(cfg.After) == 1 {
+		after = cfg.After[0]
+	}
 	var collOpts []options.Lister[options.CollectionOptions]
 	if cfg.BSONOptions != nil {
 		collOpts = append(collOpts, options.Collection().SetBSONOptions(cfg.BSONOptions))
@@ -227,10 +237,10 @@ func NewSource[E any](ctx context.Context, cfg SourceConfig) (*Source[E], error)
 		owned:      owned,
 		coll:       client.Database(cfg.Database).Collection(cfg.Collection, collOpts...),
 		ns:         cfg.Database + "." + cfg.Collection,
-		filter:     filterAfter(cfg.Filter, cfg.After),
+		filter:     filterAfter(cfg.Filter, after),
 		find:       find,
 		userFilter: cfg.Filter,
-		position:   cfg.After,
+		position:   after,
 	}, nil
 }
 
@@ -264,13 +274,13 @@ func filterAfter(filter, after any) any {
 // records before it with an error naming the document's ordinal and _id,
 // and so does every later Read (the cursor has moved past it). A failed
 // cursor (a network error, a cancelled ctx while fetching) is likewise
-// final. Resume with a new Source whose After is [Source.LastID], which
+// final. Resume with a new Source whose After is [Source.LastKey], which
 // still points before the failed document.
 func (s *Source[E]) Read(ctx context.Context, buf []E) (int, error) {
 	s.read = true
 	switch {
 	case s.closed:
-		return 0, errClosed
+		return 0, ErrClosed
 	case s.err != nil:
 		return 0, s.err
 	case s.eof:
@@ -359,27 +369,30 @@ func formatID(rv bson.RawValue) string {
 	return fmt.Sprint(v)
 }
 
-// LastID returns the _id of the last document Read has returned, or
-// [SourceConfig.After] if Read has returned none yet (nil when reading
-// from the start). The value is what the driver decodes the _id to
-// (bson.ObjectID for an ObjectID, int64, string, ...), so a new Source
-// with After set to it reads exactly the documents after those already
-// read. Safe to call from any goroutine.
+// LastKey returns the _id of the last document Read has returned, as a
+// slice of one value, or [SourceConfig.After] if Read has returned none yet
+// (nil when reading from the start). The value is what the driver decodes
+// the _id to (bson.ObjectID for an ObjectID, int64, string, ...), so a new
+// Source with After set to it reads exactly the documents after those
+// already read. Safe to call from any goroutine; it allocates the slice.
 //
 // With weir's engine, records returned by Read may not be loaded yet: for
 // checkpoints, use weir's Pipeline.WithCheckpoint, which saves a position
 // only once every record before it is loaded (see [Source.Position]).
-func (s *Source[E]) LastID() any {
+func (s *Source[E]) LastKey() []any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.position
+	if s.position == nil {
+		return nil
+	}
+	return []any{s.position}
 }
 
 // Close closes the cursor, if Read opened one, and disconnects the client
 // if the source created it from SourceConfig.URI; a Client passed in
 // stays connected. It blocks for at most a round trip or two, bounded by
 // ctx. Close is idempotent: later calls return the first call's result.
-// Read after Close returns an error.
+// Read after Close returns [ErrClosed].
 func (s *Source[E]) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.closed = true

@@ -116,12 +116,12 @@ func run[E any](t *testing.T, src weir.Source[E]) []E {
 	return sink.got
 }
 
-func newSource[E any](t *testing.T, cfg weirmongo.SourceConfig) *weirmongo.Source[E] {
+func newSource[E any](t *testing.T, cfg weirmongo.SourceConfig[E]) *weirmongo.Source[E] {
 	t.Helper()
 	if cfg.URI == "" && cfg.Client == nil {
 		cfg.URI = serverURI
 	}
-	src, err := weirmongo.NewSource[E](context.Background(), cfg)
+	src, err := weirmongo.NewSource(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("NewSource: %v", err)
 	}
@@ -150,11 +150,11 @@ func TestSourceReadsEveryFieldInIDOrder(t *testing.T) {
 	want := insertDocs(t, coll, 2000)
 	// A cursor batch size that is not a multiple of the engine's buffer,
 	// so that Reads end at batch boundaries as well as at full buffers.
-	src := newSource[doc](t, weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 300})
+	src := newSource(t, weirmongo.SourceConfig[doc]{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 300})
 	got := run(t, src)
 	compareDocs(t, got, want)
-	if pos := src.LastID(); pos != int64(2000) {
-		t.Errorf("LastID = %#v, want int64(2000)", pos)
+	if pos := src.LastKey(); !reflect.DeepEqual(pos, []any{int64(2000)}) {
+		t.Errorf("LastKey = %#v, want [int64(2000)]", pos)
 	}
 }
 
@@ -176,17 +176,17 @@ func readN[E any](t *testing.T, src *weirmongo.Source[E], n int) []E {
 func TestSourceResume(t *testing.T) {
 	coll := testDB(t).Collection("docs")
 	want := insertDocs(t, coll, 300)
-	cfg := weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 40}
+	cfg := weirmongo.SourceConfig[doc]{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 40}
 
-	t.Run("from the LastID of an earlier read", func(t *testing.T) {
+	t.Run("from the LastKey of an earlier read", func(t *testing.T) {
 		first := newSource[doc](t, cfg)
-		if pos := first.LastID(); pos != nil {
-			t.Fatalf("LastID before any Read = %#v, want nil", pos)
+		if pos := first.LastKey(); pos != nil {
+			t.Fatalf("LastKey before any Read = %#v, want nil", pos)
 		}
 		head := readN(t, first, 123)
-		pos := first.LastID()
-		if pos != int64(123) {
-			t.Fatalf("LastID after 123 records = %#v, want int64(123)", pos)
+		pos := first.LastKey()
+		if !reflect.DeepEqual(pos, []any{int64(123)}) {
+			t.Fatalf("LastKey after 123 records = %#v, want [int64(123)]", pos)
 		}
 		if err := first.Close(context.Background()); err != nil {
 			t.Fatal(err)
@@ -194,8 +194,8 @@ func TestSourceResume(t *testing.T) {
 		c := cfg
 		c.After = pos
 		rest := newSource[doc](t, c)
-		if got := rest.LastID(); got != pos {
-			t.Errorf("LastID of a resumed source before Read = %#v, want After %#v", got, pos)
+		if got := rest.LastKey(); !reflect.DeepEqual(got, pos) {
+			t.Errorf("LastKey of a resumed source before Read = %#v, want After %#v", got, pos)
 		}
 		compareDocs(t, append(head, run(t, rest)...), want)
 	})
@@ -203,7 +203,7 @@ func TestSourceResume(t *testing.T) {
 	t.Run("after a given _id", func(t *testing.T) {
 		for _, after := range []any{int64(0), int64(1), int32(150), 299.5, int64(300), int64(900)} {
 			c := cfg
-			c.After = after
+			c.After = []any{after}
 			got := run(t, newSource[doc](t, c))
 			var exp []doc
 			for _, d := range want {
@@ -217,7 +217,7 @@ func TestSourceResume(t *testing.T) {
 
 	t.Run("with a filter", func(t *testing.T) {
 		c := cfg
-		c.After = int64(200)
+		c.After = []any{int64(200)}
 		c.Filter = bson.D{{Key: "active", Value: true}}
 		got := run(t, newSource[doc](t, c))
 		var exp []doc
@@ -233,7 +233,7 @@ func TestSourceResume(t *testing.T) {
 func TestSourceProjectionResetsRecords(t *testing.T) {
 	coll := testDB(t).Collection("docs")
 	insertDocs(t, coll, 30)
-	src := newSource[doc](t, weirmongo.SourceConfig{
+	src := newSource(t, weirmongo.SourceConfig[doc]{
 		Database: coll.Database().Name(), Collection: coll.Name(),
 		Projection: bson.D{{Key: "name", Value: 1}},
 	})
@@ -263,7 +263,7 @@ func TestSourceRawRecordsOutliveTheirBatch(t *testing.T) {
 	insertDocs(t, coll, 100)
 	// A tiny cursor batch makes the driver fetch (and reuse buffers) many
 	// times; records kept by the sink must stay intact.
-	got := run(t, newSource[bson.Raw](t, weirmongo.SourceConfig{
+	got := run(t, newSource(t, weirmongo.SourceConfig[bson.Raw]{
 		Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 7,
 	}))
 	if len(got) != 100 {
@@ -283,7 +283,7 @@ func TestSourceRawRecordsOutliveTheirBatch(t *testing.T) {
 func TestSourceGenericDocuments(t *testing.T) {
 	coll := testDB(t).Collection("docs")
 	insertDocs(t, coll, 10)
-	got := run(t, newSource[bson.M](t, weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name()}))
+	got := run(t, newSource(t, weirmongo.SourceConfig[bson.M]{Database: coll.Database().Name(), Collection: coll.Name()}))
 	if len(got) != 10 {
 		t.Fatalf("read %d documents, want 10", len(got))
 	}
@@ -297,7 +297,7 @@ func TestSourceGenericDocuments(t *testing.T) {
 
 func TestSourceEmpty(t *testing.T) {
 	db := testDB(t)
-	src := newSource[doc](t, weirmongo.SourceConfig{Database: db.Name(), Collection: "missing"})
+	src := newSource(t, weirmongo.SourceConfig[doc]{Database: db.Name(), Collection: "missing"})
 	n, err := src.Read(context.Background(), make([]doc, 10))
 	if n != 0 || err != io.EOF {
 		t.Fatalf("Read = %d, %v; want 0, io.EOF", n, err)
@@ -315,7 +315,7 @@ func TestSourceDecodeError(t *testing.T) {
 	}
 	docs[4] = bson.D{{Key: "_id", Value: int64(5)}, {Key: "count", Value: "five"}}
 	insert(t, coll, docs)
-	src := newSource[doc](t, weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name()})
+	src := newSource(t, weirmongo.SourceConfig[doc]{Database: coll.Database().Name(), Collection: coll.Name()})
 
 	buf := make([]doc, 10)
 	n, err := src.Read(context.Background(), buf)
@@ -330,15 +330,15 @@ func TestSourceDecodeError(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, s)
 		}
 	}
-	if pos := src.LastID(); pos != int64(4) {
-		t.Errorf("LastID = %#v, want int64(4), the last good document", pos)
+	if pos := src.LastKey(); !reflect.DeepEqual(pos, []any{int64(4)}) {
+		t.Errorf("LastKey = %#v, want [int64(4)], the last good document", pos)
 	}
 	if n2, err2 := src.Read(context.Background(), buf); n2 != 0 || err2 == nil || err2.Error() != err.Error() {
 		t.Errorf("Read after the error = %d, %v; want 0 and the same error", n2, err2)
 	}
 
 	t.Run("through the engine", func(t *testing.T) {
-		src := newSource[doc](t, weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name()})
+		src := newSource(t, weirmongo.SourceConfig[doc]{Database: coll.Database().Name(), Collection: coll.Name()})
 		p, err := weir.New(weir.Source[doc](src), weir.Identity[doc](), weir.Sink[doc](&collect[doc]{}), weir.Config{})
 		if err != nil {
 			t.Fatal(err)
@@ -357,7 +357,7 @@ func TestSourceDecodeError(t *testing.T) {
 func TestSourceMissingID(t *testing.T) {
 	coll := testDB(t).Collection("docs")
 	insertDocs(t, coll, 3)
-	src := newSource[doc](t, weirmongo.SourceConfig{
+	src := newSource(t, weirmongo.SourceConfig[doc]{
 		Database: coll.Database().Name(), Collection: coll.Name(),
 		Projection: bson.D{{Key: "_id", Value: 0}, {Key: "name", Value: 1}},
 	})
@@ -370,7 +370,7 @@ func TestSourceMissingID(t *testing.T) {
 func TestSourceCancelledRead(t *testing.T) {
 	coll := testDB(t).Collection("docs")
 	insertDocs(t, coll, 30)
-	src := newSource[doc](t, weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 10})
+	src := newSource(t, weirmongo.SourceConfig[doc]{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 10})
 	buf := make([]doc, 25)
 	n, err := src.Read(context.Background(), buf)
 	if n != 10 || err != nil {
@@ -387,7 +387,7 @@ func TestSourceCancelledRead(t *testing.T) {
 func TestSourceClose(t *testing.T) {
 	coll := testDB(t).Collection("docs")
 	insertDocs(t, coll, 20)
-	cfg := weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 5}
+	cfg := weirmongo.SourceConfig[doc]{Database: coll.Database().Name(), Collection: coll.Name(), BatchSize: 5}
 
 	t.Run("is idempotent and ends Read", func(t *testing.T) {
 		src := newSource[doc](t, cfg)
@@ -422,7 +422,7 @@ func TestSourceClose(t *testing.T) {
 
 func TestNewSourceUnreachable(t *testing.T) {
 	start := time.Now()
-	_, err := weirmongo.NewSource[doc](context.Background(), weirmongo.SourceConfig{
+	_, err := weirmongo.NewSource(context.Background(), weirmongo.SourceConfig[doc]{
 		URI:            "mongodb://alice:s3cret@127.0.0.1:1/?connectTimeoutMS=200",
 		Database:       "db",
 		Collection:     "c",
@@ -441,26 +441,27 @@ func TestNewSourceUnreachable(t *testing.T) {
 }
 
 func TestSourceConfigValidate(t *testing.T) {
-	ok := weirmongo.SourceConfig{URI: "mongodb://localhost:27017", Database: "db", Collection: "c"}
+	ok := weirmongo.SourceConfig[doc]{URI: "mongodb://localhost:27017", Database: "db", Collection: "c"}
 	cases := []struct {
 		name   string
-		change func(*weirmongo.SourceConfig)
+		change func(*weirmongo.SourceConfig[doc])
 		want   []string // each must appear in the error
 	}{
-		{"no URI nor Client", func(c *weirmongo.SourceConfig) { c.URI = "" }, []string{"SourceConfig.URI", "Client"}},
-		{"URI and Client", func(c *weirmongo.SourceConfig) { c.Client = client }, []string{"SourceConfig.URI and Client are both set"}},
-		{"bad URI", func(c *weirmongo.SourceConfig) { c.URI = "postgres://u:hidden@x" }, []string{"SourceConfig.URI is not a valid"}},
-		{"no Database", func(c *weirmongo.SourceConfig) { c.Database = "" }, []string{"SourceConfig.Database is empty"}},
-		{"bad Database", func(c *weirmongo.SourceConfig) { c.Database = "a.b" }, []string{"SourceConfig.Database \"a.b\""}},
-		{"no Collection", func(c *weirmongo.SourceConfig) { c.Collection = "" }, []string{"SourceConfig.Collection is empty"}},
-		{"bad Collection", func(c *weirmongo.SourceConfig) { c.Collection = "a$b" }, []string{"SourceConfig.Collection \"a$b\""}},
-		{"Filter not a document", func(c *weirmongo.SourceConfig) { c.Filter = "active" }, []string{"SourceConfig.Filter"}},
-		{"Projection not a document", func(c *weirmongo.SourceConfig) { c.Projection = 3 }, []string{"SourceConfig.Projection"}},
-		{"After not encodable", func(c *weirmongo.SourceConfig) { c.After = make(chan int) }, []string{"SourceConfig.After"}},
-		{"negative BatchSize", func(c *weirmongo.SourceConfig) { c.BatchSize = -1 }, []string{"SourceConfig.BatchSize", "got -1"}},
-		{"huge BatchSize", func(c *weirmongo.SourceConfig) { c.BatchSize = weirmongo.MaxBatchSize + 1 }, []string{"SourceConfig.BatchSize"}},
-		{"negative ConnectTimeout", func(c *weirmongo.SourceConfig) { c.ConnectTimeout = -time.Second }, []string{"SourceConfig.ConnectTimeout"}},
-		{"every bad field at once", func(c *weirmongo.SourceConfig) { *c = weirmongo.SourceConfig{BatchSize: -5} },
+		{"no URI nor Client", func(c *weirmongo.SourceConfig[doc]) { c.URI = "" }, []string{"SourceConfig.URI", "Client"}},
+		{"URI and Client", func(c *weirmongo.SourceConfig[doc]) { c.Client = client }, []string{"SourceConfig.URI and Client are both set"}},
+		{"bad URI", func(c *weirmongo.SourceConfig[doc]) { c.URI = "postgres://u:hidden@x" }, []string{"SourceConfig.URI is not a valid"}},
+		{"no Database", func(c *weirmongo.SourceConfig[doc]) { c.Database = "" }, []string{"SourceConfig.Database is empty"}},
+		{"bad Database", func(c *weirmongo.SourceConfig[doc]) { c.Database = "a.b" }, []string{"SourceConfig.Database \"a.b\""}},
+		{"no Collection", func(c *weirmongo.SourceConfig[doc]) { c.Collection = "" }, []string{"SourceConfig.Collection is empty"}},
+		{"bad Collection", func(c *weirmongo.SourceConfig[doc]) { c.Collection = "a$b" }, []string{"SourceConfig.Collection \"a$b\""}},
+		{"Filter not a document", func(c *weirmongo.SourceConfig[doc]) { c.Filter = "active" }, []string{"SourceConfig.Filter"}},
+		{"Projection not a document", func(c *weirmongo.SourceConfig[doc]) { c.Projection = 3 }, []string{"SourceConfig.Projection"}},
+		{"After not encodable", func(c *weirmongo.SourceConfig[doc]) { c.After = []any{make(chan int)} }, []string{"SourceConfig.After[0] cannot be encoded"}},
+		{"After of two values", func(c *weirmongo.SourceConfig[doc]) { c.After = []any{1, 2} }, []string{"SourceConfig.After has 2 values: the key is one field, _id"}},
+		{"negative BatchSize", func(c *weirmongo.SourceConfig[doc]) { c.BatchSize = -1 }, []string{"SourceConfig.BatchSize", "got -1"}},
+		{"huge BatchSize", func(c *weirmongo.SourceConfig[doc]) { c.BatchSize = weirmongo.MaxBatchSize + 1 }, []string{"SourceConfig.BatchSize"}},
+		{"negative ConnectTimeout", func(c *weirmongo.SourceConfig[doc]) { c.ConnectTimeout = -time.Second }, []string{"SourceConfig.ConnectTimeout"}},
+		{"every bad field at once", func(c *weirmongo.SourceConfig[doc]) { *c = weirmongo.SourceConfig[doc]{BatchSize: -5} },
 			[]string{"SourceConfig.URI", "SourceConfig.Database", "SourceConfig.Collection", "SourceConfig.BatchSize"}},
 	}
 	if err := ok.Validate(); err != nil {
@@ -483,7 +484,7 @@ func TestSourceConfigValidate(t *testing.T) {
 				t.Errorf("error %q shows the URI's password", err)
 			}
 			// NewSource refuses the same config before connecting.
-			if _, nerr := weirmongo.NewSource[doc](context.Background(), c); nerr == nil || nerr.Error() != err.Error() {
+			if _, nerr := weirmongo.NewSource(context.Background(), c); nerr == nil || nerr.Error() != err.Error() {
 				t.Errorf("NewSource error = %v, want the Validate error", nerr)
 			}
 		})
@@ -496,7 +497,7 @@ func TestSourceBSONOptions(t *testing.T) {
 	coll := testDB(t).Collection("people")
 	oid := bson.NewObjectID()
 	insert(t, coll, []bson.D{{{Key: "_id", Value: oid}, {Key: "first_name", Value: "Ada"}}})
-	cfg := weirmongo.SourceConfig{Database: coll.Database().Name(), Collection: coll.Name()}
+	cfg := weirmongo.SourceConfig[bson.Raw]{Database: coll.Database().Name(), Collection: coll.Name()}
 
 	t.Run("without options json tags are ignored", func(t *testing.T) {
 		// Without a bson tag the driver uses the lower-cased field name:
@@ -506,7 +507,7 @@ func TestSourceBSONOptions(t *testing.T) {
 			ID        string `json:"_id"`
 			FirstName string `json:"first_name"`
 		}
-		got := run(t, newSource[jsonPlain](t, cfg))
+		got := run(t, newSource(t, weirmongo.SourceConfig[jsonPlain](cfg)))
 		if want := []jsonPlain{{}}; !reflect.DeepEqual(got, want) {
 			t.Fatalf("read %+v, want %+v", got, want)
 		}
@@ -519,7 +520,7 @@ func TestSourceBSONOptions(t *testing.T) {
 		}
 		c := cfg
 		c.BSONOptions = &options.BSONOptions{UseJSONStructTags: true, ObjectIDAsHexString: true}
-		got := run(t, newSource[jsonOnly](t, c))
+		got := run(t, newSource(t, weirmongo.SourceConfig[jsonOnly](c)))
 		if want := []jsonOnly{{ID: oid.Hex(), FirstName: "Ada"}}; !reflect.DeepEqual(got, want) {
 			t.Fatalf("read %+v, want %+v", got, want)
 		}

@@ -60,7 +60,7 @@ func TestSourceReadsUsers(t *testing.T) {
 	// An ObjectID starts with its creation time, so _id order is not id
 	// order; hex strings sort as the bytes do.
 	slices.SortFunc(want, func(a, b users.User) int { return strings.Compare(a.ObjectID, b.ObjectID) })
-	cfg := weirmongo.SourceConfig{
+	cfg := weirmongo.SourceConfig[users.User]{
 		Database: coll.Database().Name(), Collection: coll.Name(),
 		BatchSize: 64, BSONOptions: usersBSON,
 	}
@@ -86,9 +86,9 @@ func TestSourceReadsUsers(t *testing.T) {
 	t.Run("resume after an ObjectID", func(t *testing.T) {
 		first := newSource[users.User](t, cfg)
 		head := readN(t, first, 25)
-		pos, ok := first.LastID().(bson.ObjectID)
-		if !ok || pos.Hex() != want[24].ObjectID {
-			t.Fatalf("LastID = %#v, want ObjectID %s", first.LastID(), want[24].ObjectID)
+		pos := first.LastKey()
+		if oid, ok := pos[0].(bson.ObjectID); len(pos) != 1 || !ok || oid.Hex() != want[24].ObjectID {
+			t.Fatalf("LastKey = %#v, want [ObjectID %s]", pos, want[24].ObjectID)
 		}
 		c := cfg
 		c.After = pos

@@ -18,7 +18,7 @@ const benchBatch = 1000
 func benchPool(b *testing.B, ddl string) *pgxpool.Pool {
 	b.Helper()
 	pool := pgtest.New(b).Pool(b)
-	if err := postgres.CreateSchema(context.Background(), pool, ddl); err != nil {
+	if err := postgres.Exec(context.Background(), pool, ddl); err != nil {
 		b.Fatal(err)
 	}
 	return pool
@@ -46,33 +46,30 @@ func benchWrites(b *testing.B, sink weir.Sink[kv]) {
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "rows/s")
 }
 
-func BenchmarkCopySink(b *testing.B) {
-	pool := benchPool(b, `CREATE TABLE kv (id bigint PRIMARY KEY, val text NOT NULL)`)
-	sink, err := postgres.NewCopySink(pool, postgres.CopyConfig[kv]{
-		Table: connect.Table{Name: "kv", Columns: []string{"id", "val"}}, Values: kvValues,
-	})
-	if err != nil {
-		b.Fatal(err)
+// BenchmarkSink measures both load paths of Sink: plain COPY
+// (ConflictError) and the staged upsert (ConflictUpdate; ConflictIgnore
+// costs the same), on fresh keys.
+func BenchmarkSink(b *testing.B) {
+	for _, on := range []connect.Conflict{connect.ConflictError, connect.ConflictUpdate} {
+		b.Run(on.String(), func(b *testing.B) {
+			pool := benchPool(b, `CREATE TABLE kv (id bigint PRIMARY KEY, val text NOT NULL)`)
+			sink, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{
+				Table:  connect.Table{Name: "kv", Columns: []string{"id", "val"}, Key: []string{"id"}},
+				Values: kvValues, OnConflict: on,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchWrites(b, sink)
+		})
 	}
-	benchWrites(b, sink)
-}
-
-func BenchmarkUpsertSink(b *testing.B) {
-	pool := benchPool(b, `CREATE TABLE kv (id bigint PRIMARY KEY, val text NOT NULL)`)
-	sink, err := postgres.NewUpsertSink(pool, postgres.UpsertConfig[kv]{
-		Table: connect.Table{Name: "kv", Columns: []string{"id", "val"}, Key: []string{"id"}}, Values: kvValues,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchWrites(b, sink)
 }
 
 func BenchmarkMultiSink(b *testing.B) {
-	for _, upsert := range []bool{false, true} {
-		b.Run(fmt.Sprintf("upsert=%v", upsert), func(b *testing.B) {
+	for _, on := range []connect.Conflict{connect.ConflictError, connect.ConflictIgnore} {
+		b.Run(on.String(), func(b *testing.B) {
 			pool := benchPool(b, ordersDDL)
-			sink, err := postgres.NewMultiSink(pool, postgres.MultiConfig[order]{Splitter: orderSplitter{}, Upsert: upsert})
+			sink, err := postgres.NewMultiSink(pool, postgres.MultiSinkConfig[order]{Splitter: orderSplitter{}, OnConflict: on})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -115,9 +115,9 @@ func show[T any](p *T) string {
 	return fmt.Sprintf("%q", fmt.Sprint(*p))
 }
 
-func TestCopySinkRoundTrip(t *testing.T) {
+func TestSinkRoundTrip(t *testing.T) {
 	pool := newDB(t, allTypesDDL)
-	sink, err := postgres.NewCopySink(pool, postgres.CopyConfig[allTypes]{Table: allTypesTable, Values: allTypesValues})
+	sink, err := postgres.NewSink(pool, postgres.SinkConfig[allTypes]{Table: allTypesTable, Values: allTypesValues})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,9 +189,9 @@ func kvRange(from, to int64, prefix string) []kv {
 	return out
 }
 
-func TestCopySinkConcurrentWrites(t *testing.T) {
+func TestSinkConcurrentWrites(t *testing.T) {
 	pool := newDB(t, `CREATE TABLE kv (id bigint PRIMARY KEY, val text NOT NULL)`)
-	sink, err := postgres.NewCopySink(pool, postgres.CopyConfig[kv]{
+	sink, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{
 		Table: connect.Table{Name: "kv", Columns: []string{"id", "val"}}, Values: kvValues,
 	})
 	if err != nil {
@@ -219,11 +219,11 @@ func TestCopySinkConcurrentWrites(t *testing.T) {
 	}
 }
 
-func TestCopySinkFailedBatchLoadsNothing(t *testing.T) {
+func TestSinkFailedBatchLoadsNothing(t *testing.T) {
 	pool := newDB(t, `CREATE TABLE kv (id bigint PRIMARY KEY, val text NOT NULL)`)
 	table := connect.Table{Name: "kv", Columns: []string{"id", "val"}}
-	newSink := func(values func(kv, []any) []any) *postgres.CopySink[kv] {
-		s, err := postgres.NewCopySink(pool, postgres.CopyConfig[kv]{Table: table, Values: values})
+	newSink := func(values func(kv, []any) []any) *postgres.Sink[kv] {
+		s, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{Table: table, Values: values})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +273,7 @@ func TestCopySinkFailedBatchLoadsNothing(t *testing.T) {
 		}
 	})
 	t.Run("missing table", func(t *testing.T) {
-		s, err := postgres.NewCopySink(pool, postgres.CopyConfig[kv]{Table: connect.Table{Name: "nope", Columns: []string{"id", "val"}}, Values: kvValues})
+		s, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{Table: connect.Table{Name: "nope", Columns: []string{"id", "val"}}, Values: kvValues})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,11 +303,11 @@ func TestSinksInsideCallerTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cs, err := postgres.NewCopySink(tx, postgres.CopyConfig[kv]{Table: table, Values: kvValues})
+		cs, err := postgres.NewSink(tx, postgres.SinkConfig[kv]{Table: table, Values: kvValues})
 		if err != nil {
 			t.Fatal(err)
 		}
-		us, err := postgres.NewUpsertSink(tx, postgres.UpsertConfig[kv]{Table: table, Values: kvValues})
+		us, err := postgres.NewSink(tx, postgres.SinkConfig[kv]{Table: table, Values: kvValues, OnConflict: connect.ConflictUpdate})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,35 +352,35 @@ func TestSinkConfigErrors(t *testing.T) {
 		want  []string
 	}{
 		{"copy: empty table", func() error {
-			_, err := postgres.NewCopySink(pool, postgres.CopyConfig[kv]{Values: kvValues})
+			_, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{Values: kvValues})
 			return err
-		}, []string{"CopyConfig.Table.Name is empty", "CopyConfig.Table.Columns is empty"}},
+		}, []string{"SinkConfig.Table.Name is empty", "SinkConfig.Table.Columns is empty"}},
 		{"copy: nil Values and DB", func() error {
-			_, err := postgres.NewCopySink[kv](nil, postgres.CopyConfig[kv]{Table: good})
+			_, err := postgres.NewSink[kv](nil, postgres.SinkConfig[kv]{Table: good})
 			return err
-		}, []string{"CopyConfig.Values is nil", "nil DB"}},
+		}, []string{"SinkConfig.Values is nil", "nil DB"}},
 		{"copy: bad columns", func() error {
-			_, err := postgres.NewCopySink(pool, postgres.CopyConfig[kv]{Values: kvValues,
+			_, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{Values: kvValues,
 				Table: connect.Table{Name: "s..t", Columns: []string{"a", "", "a"}, Key: []string{"b"}}})
 			return err
 		}, []string{`Name "s..t" has an empty part`, "Columns[1] is empty", `Columns lists "a" twice`, `Key column "b" is not in Columns`}},
-		{"upsert: no key", func() error {
-			_, err := postgres.NewUpsertSink(pool, postgres.UpsertConfig[kv]{Values: kvValues,
+		{"update: no key", func() error {
+			_, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{Values: kvValues, OnConflict: connect.ConflictUpdate,
 				Table: connect.Table{Name: "kv", Columns: []string{"id", "val"}}})
 			return err
-		}, []string{"UpsertConfig.Table.Key is empty"}},
-		{"upsert: bad conflict", func() error {
-			_, err := postgres.NewUpsertSink(pool, postgres.UpsertConfig[kv]{Values: kvValues, Table: good, OnConflict: 7})
+		}, []string{"SinkConfig.Table.Key is empty"}},
+		{"bad conflict", func() error {
+			_, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{Values: kvValues, Table: good, OnConflict: 7})
 			return err
-		}, []string{"UpsertConfig.OnConflict must be DoUpdate or DoNothing, got Conflict(7)"}},
+		}, []string{"SinkConfig.OnConflict must be ConflictError, ConflictIgnore or ConflictUpdate, got Conflict(7)"}},
 		{"multi: nil splitter", func() error {
-			_, err := postgres.NewMultiSink(pool, postgres.MultiConfig[order]{})
+			_, err := postgres.NewMultiSink(pool, postgres.MultiSinkConfig[order]{})
 			return err
-		}, []string{"MultiConfig.Splitter is nil"}},
+		}, []string{"MultiSinkConfig.Splitter is nil"}},
 		{"multi: bad tables", func() error {
-			_, err := postgres.NewMultiSink(pool, postgres.MultiConfig[order]{Splitter: badSplitter{}})
+			_, err := postgres.NewMultiSink(pool, postgres.MultiSinkConfig[order]{Splitter: badSplitter{}})
 			return err
-		}, []string{"MultiConfig.Splitter.Tables()[1].Columns is empty", `lists "a" twice`}},
+		}, []string{"MultiSinkConfig.Splitter.Tables()[1].Columns is empty", `lists "a" twice`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,17 +4,21 @@
 //
 // # Sinks
 //
-//   - [CopySink] loads each batch with one COPY: the fastest way in. A
+//   - [Sink] loads one table. With [SinkConfig.OnConflict] left at
+//     [connect.ConflictError] each batch is one COPY: the fastest way in. A
 //     failed batch loads nothing (COPY is one statement, so one implicit
-//     transaction), but re-running a batch that did load duplicates it.
-//   - [UpsertSink] makes re-runs safe: in one transaction it COPYs the batch
-//     into a temporary table, then inserts from it with ON CONFLICT on the
-//     table's key, updating the other columns (or doing nothing).
+//     transaction), but re-running a batch that did load duplicates it (or
+//     fails on the key). [connect.ConflictIgnore] and
+//     [connect.ConflictUpdate] make re-runs safe: in one transaction the
+//     sink COPYs the batch into a temporary table, then inserts from it
+//     with ON CONFLICT on the table's key, doing nothing or updating the
+//     other columns.
 //   - [MultiSink] loads composite records that a [connect.Splitter] expands
 //     into rows of several tables (an order and its lines), COPYing every
 //     table's rows in foreign-key order inside one transaction per batch, so
-//     a batch lands whole or not at all. Its upsert mode skips rows whose
-//     key already exists, so a re-run of the same records doubles nothing.
+//     a batch lands whole or not at all. Its [MultiSinkConfig.OnConflict]
+//     works as the Sink's, so that with ConflictIgnore a re-run of the same
+//     records doubles nothing.
 //
 // Each Write takes its own connection from the pool, so every sink is safe
 // for as many concurrent Write calls as [weir.Config.LoadConcurrency] allows;
@@ -48,7 +52,7 @@
 //		Scan: pgx.RowToStructByName[User],
 //	})
 //	if err != nil { ... }
-//	sink, err := postgres.NewCopySink(pool, postgres.CopyConfig[User]{
+//	sink, err := postgres.NewSink(pool, postgres.SinkConfig[User]{
 //		Table: connect.Table{Name: "users_copy", Columns: []string{"id", "name"}},
 //		Values: func(u User, row []any) []any { return append(row, u.ID, u.Name) },
 //	})
@@ -56,6 +60,8 @@
 //	p, err := weir.New(src, weir.Identity[User](), sink, weir.Config{LoadConcurrency: 4})
 //	if err != nil { ... }
 //	err = p.Run(ctx)
+//
+// [Exec] runs a DDL script (CREATE TABLE ...) as one transaction.
 //
 // # Errors
 //

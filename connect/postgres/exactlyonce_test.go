@@ -62,7 +62,7 @@ func TestExactlyOnceIntoPostgres(t *testing.T) {
 	orders, lines := makeOrders(1, 3000)
 	cfg := weir.Config{BatchSize: 100, Workers: 3}
 	newSink := func() *postgres.MultiSink[order] {
-		s, err := postgres.NewMultiSink[order](pool, postgres.MultiConfig[order]{Splitter: orderSplitter{}})
+		s, err := postgres.NewMultiSink[order](pool, postgres.MultiSinkConfig[order]{Splitter: orderSplitter{}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,7 +36,7 @@ type user struct {
 
 // A job copying one table into another: keyset-paginated reads, COPY
 // loads on four connections.
-func ExampleNewCopySink() {
+func ExampleNewSink() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
@@ -50,7 +50,7 @@ func ExampleNewCopySink() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	sink, err := postgres.NewCopySink(pool, postgres.CopyConfig[user]{
+	sink, err := postgres.NewSink(pool, postgres.SinkConfig[user]{
 		Table:  connect.Table{Name: "users_copy", Columns: []string{"id", "name"}},
 		Values: func(u user, row []any) []any { return append(row, u.ID, u.Name) },
 	})
@@ -69,19 +69,20 @@ func ExampleNewCopySink() {
 
 // Loading records so that a second run replaces rows instead of
 // duplicating them.
-func ExampleNewUpsertSink() {
+func ExampleNewSink_upsert() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer pool.Close()
-	if err := postgres.CreateSchema(ctx, pool, `CREATE TABLE IF NOT EXISTS users (id bigint PRIMARY KEY, name text NOT NULL)`); err != nil {
+	if err := postgres.Exec(ctx, pool, `CREATE TABLE IF NOT EXISTS users (id bigint PRIMARY KEY, name text NOT NULL)`); err != nil {
 		log.Fatal(err)
 	}
-	sink, err := postgres.NewUpsertSink(pool, postgres.UpsertConfig[user]{
-		Table:  connect.Table{Name: "users", Columns: []string{"id", "name"}, Key: []string{"id"}},
-		Values: func(u user, row []any) []any { return append(row, u.ID, u.Name) },
+	sink, err := postgres.NewSink(pool, postgres.SinkConfig[user]{
+		Table:      connect.Table{Name: "users", Columns: []string{"id", "name"}, Key: []string{"id"}},
+		Values:     func(u user, row []any) []any { return append(row, u.ID, u.Name) },
+		OnConflict: connect.ConflictUpdate,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -126,7 +127,7 @@ func ExampleNewMultiSink() {
 		log.Fatal(err)
 	}
 	defer pool.Close()
-	sink, err := postgres.NewMultiSink(pool, postgres.MultiConfig[invoice]{Splitter: invoiceSplitter{}, Upsert: true})
+	sink, err := postgres.NewMultiSink(pool, postgres.MultiSinkConfig[invoice]{Splitter: invoiceSplitter{}, OnConflict: connect.ConflictIgnore})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -168,9 +169,10 @@ func ExampleNewCheckpointStore() {
 		log.Fatal(err)
 	}
 	// An upsert: the batches after the checkpoint may load again on resume.
-	sink, err := postgres.NewUpsertSink(pool, postgres.UpsertConfig[user]{
-		Table:  connect.Table{Name: "users_copy", Columns: []string{"id", "name"}, Key: []string{"id"}},
-		Values: func(u user, row []any) []any { return append(row, u.ID, u.Name) },
+	sink, err := postgres.NewSink(pool, postgres.SinkConfig[user]{
+		Table:      connect.Table{Name: "users_copy", Columns: []string{"id", "name"}, Key: []string{"id"}},
+		Values:     func(u user, row []any) []any { return append(row, u.ID, u.Name) },
+		OnConflict: connect.ConflictUpdate,
 	})
 	if err != nil {
 		log.Fatal(err)

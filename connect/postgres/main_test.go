@@ -19,7 +19,7 @@ func newDB(t *testing.T, ddl string) *pgxpool.Pool {
 	t.Helper()
 	db := pgtest.New(t)
 	pool := db.Pool(t)
-	if err := postgres.CreateSchema(t.Context(), pool, ddl); err != nil {
+	if err := postgres.Exec(t.Context(), pool, ddl); err != nil {
 		t.Fatal(err)
 	}
 	return pool
@@ -51,11 +51,11 @@ func (r *recordingDB) Query(ctx context.Context, sql string, args ...any) (pgx.R
 
 var _ postgres.DB = (*recordingDB)(nil)
 
-func TestCreateSchemaIsAllOrNothing(t *testing.T) {
+func TestExecIsAllOrNothing(t *testing.T) {
 	pool := newDB(t, `CREATE TABLE first (x int)`)
-	err := postgres.CreateSchema(t.Context(), pool, `CREATE TABLE second (x int); CREATE TABLE first (x int)`)
-	if err == nil || !strings.Contains(err.Error(), "create schema") {
-		t.Fatalf("err = %v, want a create schema error", err)
+	err := postgres.Exec(t.Context(), pool, `CREATE TABLE second (x int); CREATE TABLE first (x int)`)
+	if err == nil || !strings.Contains(err.Error(), "postgres: exec script") {
+		t.Fatalf("err = %v, want an exec script error", err)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM pg_tables WHERE tablename = 'second'`); n != 0 {
 		t.Errorf("table second exists after the DDL failed: the statements did not run as one transaction")

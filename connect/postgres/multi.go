@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -11,20 +12,55 @@ import (
 	"github.com/weir-etl/weir/connect"
 )
 
-// MultiConfig configures a [MultiSink].
-type MultiConfig[T any] struct {
+// MultiSinkConfig configures a [MultiSink].
+type MultiSinkConfig[T any] struct {
 	// Splitter expands each record into rows of its tables, given in
 	// foreign-key order. Required. Its Tables are read once, by
 	// [NewMultiSink].
 	Splitter connect.Splitter[T]
-	// Upsert loads each table through a temporary table with ON CONFLICT
-	// DO NOTHING, on the table's Key when it has one (else on any unique
-	// constraint), so that loading the same records again adds nothing
-	// and fails nothing. A table without a unique key gets its rows again
-	// on a re-run: give child tables a key made of data (order_id,
-	// line_no) rather than a sequence. Upsert costs about half the speed
-	// of plain COPY (BenchmarkMultiSink).
-	Upsert bool
+	// OnConflict says what to do with a row whose key exists, in every
+	// table. [connect.ConflictError] (the zero value) COPYs straight into
+	// the tables. [connect.ConflictIgnore] loads each table through a
+	// temporary table with ON CONFLICT DO NOTHING, on the table's Key when
+	// it has one (else on any unique constraint), so that loading the same
+	// records again adds nothing and fails nothing. [connect.ConflictUpdate]
+	// does the same with ON CONFLICT (Key) DO UPDATE, and needs a Key on
+	// every table. A table without a unique key gets its rows again on a
+	// re-run: give child tables a key made of data (order_id, line_no)
+	// rather than a sequence. Either costs about half the speed of plain
+	// COPY (BenchmarkMultiSink).
+	OnConflict connect.Conflict
+}
+
+// Validate reports every impossible value, each error naming its field:
+// it checks every table of the Splitter (names, columns, keys,
+// duplicates). It does not contact the database.
+func (c MultiSinkConfig[T]) Validate() error {
+	var defs []connect.Table
+	if c.Splitter != nil {
+		defs = c.Splitter.Tables()
+	}
+	return c.validate(defs)
+}
+
+// validate checks c with defs, the Splitter's tables, read once.
+func (c MultiSinkConfig[T]) validate(defs []connect.Table) error {
+	errs := []error{validateConflict("MultiSinkConfig.OnConflict", c.OnConflict)}
+	switch {
+	case c.Splitter == nil:
+		errs = append(errs, errors.New("postgres: MultiSinkConfig.Splitter is nil"))
+	case len(defs) == 0:
+		errs = append(errs, errors.New("postgres: MultiSinkConfig.Splitter.Tables() is empty"))
+	}
+	names := map[string]int{}
+	for i, d := range defs {
+		errs = append(errs, validateTable(fmt.Sprintf("MultiSinkConfig.Splitter.Tables()[%d]", i), d, c.OnConflict == connect.ConflictUpdate))
+		if j, dup := names[d.Name]; dup {
+			errs = append(errs, fmt.Errorf("postgres: MultiSinkConfig.Splitter.Tables() lists %q twice (at %d and %d)", d.Name, j, i))
+		}
+		names[d.Name] = i
+	}
+	return errors.Join(errs...)
 }
 
 // MultiSink loads composite records into several tables: for each batch it
@@ -38,6 +74,7 @@ type MultiConfig[T any] struct {
 type MultiSink[T any] struct {
 	db     DB
 	split  connect.Splitter[T]
+	defs   []connect.Table
 	tables []*table
 	upsert bool
 	counts []atomic.Int64
@@ -45,42 +82,26 @@ type MultiSink[T any] struct {
 }
 
 // NewMultiSink returns a sink loading cfg.Splitter's tables through db. It
-// checks cfg and every table (names, columns, keys, duplicates) and returns
-// an error naming each problem; it does not contact the database.
-func NewMultiSink[T any](db DB, cfg MultiConfig[T]) (*MultiSink[T], error) {
-	var errs []error
+// checks cfg as [MultiSinkConfig.Validate] does and returns an error naming
+// each problem; it does not contact the database.
+func NewMultiSink[T any](db DB, cfg MultiSinkConfig[T]) (*MultiSink[T], error) {
+	var defs []connect.Table
+	if cfg.Splitter != nil {
+		defs = slices.Clone(cfg.Splitter.Tables())
+	}
+	errs := []error{cfg.validate(defs)}
 	if db == nil {
 		errs = append(errs, errors.New("postgres: NewMultiSink: nil DB"))
-	}
-	if cfg.Splitter == nil {
-		return nil, errors.Join(append(errs, errors.New("postgres: MultiConfig.Splitter is nil"))...)
-	}
-	defs := cfg.Splitter.Tables()
-	if len(defs) == 0 {
-		errs = append(errs, errors.New("postgres: MultiConfig.Splitter.Tables() is empty"))
-	}
-	tables := make([]*table, len(defs))
-	names := map[string]int{}
-	for i, d := range defs {
-		t, err := newTable(fmt.Sprintf("MultiConfig.Splitter.Tables()[%d]", i), d, false)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if j, dup := names[d.Name]; dup {
-			errs = append(errs, fmt.Errorf("postgres: MultiConfig.Splitter.Tables() lists %q twice (at %d and %d)", d.Name, j, i))
-		}
-		names[d.Name] = i
-		if cfg.Upsert {
-			t.prepareUpsert(DoNothing)
-		}
-		tables[i] = t
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s := &MultiSink[T]{db: db, split: cfg.Splitter, tables: tables, upsert: cfg.Upsert,
-		counts: make([]atomic.Int64, len(tables))}
+	tables := make([]*table, len(defs))
+	for i, d := range defs {
+		tables[i] = newTable(d, cfg.OnConflict)
+	}
+	s := &MultiSink[T]{db: db, split: cfg.Splitter, defs: defs, tables: tables,
+		upsert: cfg.OnConflict != connect.ConflictError, counts: make([]atomic.Int64, len(tables))}
 	s.bufs.New = func() any {
 		b := &rowBuffer{tables: make([]tableRows, len(tables)), items: make([]staged, 0, len(tables))}
 		for i, t := range tables {
@@ -162,8 +183,9 @@ func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(pgx.Tx) e
 }
 
 // Rows returns, per table name, how many rows the sink has loaded so far:
-// committed batches only, and in upsert mode only rows actually inserted.
-// Safe to call at any time from any goroutine; it allocates the map.
+// committed batches only, and with ConflictIgnore only rows actually
+// inserted. Safe to call at any time from any goroutine; it allocates the
+// map.
 func (s *MultiSink[T]) Rows() map[string]int64 {
 	m := make(map[string]int64, len(s.tables))
 	for i, t := range s.tables {
@@ -172,14 +194,9 @@ func (s *MultiSink[T]) Rows() map[string]int64 {
 	return m
 }
 
-// Tables returns the names of the sink's tables in load order.
-func (s *MultiSink[T]) Tables() []string {
-	names := make([]string, len(s.tables))
-	for i, t := range s.tables {
-		names[i] = t.name
-	}
-	return names
-}
+// Tables returns the sink's tables, as its Splitter gave them, in load
+// order. The slice is a copy.
+func (s *MultiSink[T]) Tables() []connect.Table { return slices.Clone(s.defs) }
 
 // rowBuffer collects one batch's rows per table. It is the RowWriter handed
 // to Split.

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -65,15 +66,16 @@ func makeOrders(from, to int64) (orders []order, lines int64) {
 }
 
 func TestMultiSink(t *testing.T) {
-	for _, upsert := range []bool{false, true} {
-		t.Run(fmt.Sprintf("upsert=%v", upsert), func(t *testing.T) {
+	for _, on := range []connect.Conflict{connect.ConflictError, connect.ConflictIgnore} {
+		upsert := on != connect.ConflictError
+		t.Run(on.String(), func(t *testing.T) {
 			pool := newDB(t, ordersDDL)
-			sink, err := postgres.NewMultiSink(pool, postgres.MultiConfig[order]{Splitter: orderSplitter{}, Upsert: upsert})
+			sink, err := postgres.NewMultiSink(pool, postgres.MultiSinkConfig[order]{Splitter: orderSplitter{}, OnConflict: on})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(sink.Tables(), ","); got != "orders,order_lines" {
-				t.Errorf("Tables() = %s", got)
+			if got := sink.Tables(); !reflect.DeepEqual(got, orderSplitter{}.Tables()) {
+				t.Errorf("Tables() = %v, want the Splitter's tables in order", got)
 			}
 			orders, lines := makeOrders(1, 500)
 			p, err := weir.New(weir.FromSlice(orders), weir.Identity[order](), sink, weir.Config{BatchSize: 64, LoadConcurrency: 3})
@@ -162,7 +164,7 @@ func TestMultiSinkSplitErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sink, err := postgres.NewMultiSink(pool, postgres.MultiConfig[order]{Splitter: flexSplitter{split: tc.split}})
+			sink, err := postgres.NewMultiSink(pool, postgres.MultiSinkConfig[order]{Splitter: flexSplitter{split: tc.split}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -179,4 +181,75 @@ func TestMultiSinkSplitErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMultiSinkConflictUpdate(t *testing.T) {
+	pool := newDB(t, ordersDDL)
+	sink, err := postgres.NewMultiSink(pool, postgres.MultiSinkConfig[order]{Splitter: orderSplitter{}, OnConflict: connect.ConflictUpdate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, firstLines := makeOrders(1, 100)
+	if err := sink.Write(t.Context(), first); err != nil {
+		t.Fatal(err)
+	}
+	// Orders 51..150 again, with new values: 51..100 are updated, in both
+	// tables, and 101..150 inserted.
+	second, secondLines := makeOrders(51, 150)
+	for i := range second {
+		second[i].Customer += " (renamed)"
+		for j := range second[i].Lines {
+			second[i].Lines[j].SKU = ptr(*second[i].Lines[j].SKU + "-v2")
+			second[i].Lines[j].Qty += 100
+		}
+	}
+	if err := sink.Write(t.Context(), second); err != nil {
+		t.Fatal(err)
+	}
+	_, allLines := makeOrders(1, 150)
+	if n := count(t, pool, `SELECT count(*) FROM orders`); n != 150 {
+		t.Errorf("orders = %d, want 150 (no duplicates)", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM order_lines`); n != allLines {
+		t.Errorf("order_lines = %d, want %d", n, allLines)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM orders WHERE id <= 50 AND customer = 'customer ' || id`); n != 50 {
+		t.Errorf("%d of orders 1-50 kept their first value, want 50", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM orders WHERE id > 50 AND customer = 'customer ' || id || ' (renamed)'`); n != 100 {
+		t.Errorf("%d of orders 51-150 hold the second value, want 100", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM order_lines WHERE order_id > 50 AND (qty <= 100 OR sku NOT LIKE '%-v2')`); n != 0 {
+		t.Errorf("%d lines of orders 51-150 were not updated", n)
+	}
+	want := map[string]int64{"orders": 200, "order_lines": firstLines + secondLines}
+	if got := sink.Rows(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Rows() = %v, want %v (inserted and updated rows)", got, want)
+	}
+
+	t.Run("same key twice in a batch: the later wins", func(t *testing.T) {
+		batch := []order{{ID: 7, Customer: "first"}, {ID: 7, Customer: "second"}}
+		if err := sink.Write(t.Context(), batch); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, pool, `SELECT count(*) FROM orders WHERE id = 7 AND customer = 'second'`); n != 1 {
+			t.Error("the later record did not win")
+		}
+	})
+
+	t.Run("every table needs a Key", func(t *testing.T) {
+		_, err := postgres.NewMultiSink(pool, postgres.MultiSinkConfig[order]{Splitter: keylessSplitter{}, OnConflict: connect.ConflictUpdate})
+		if err == nil || !strings.Contains(err.Error(), "MultiSinkConfig.Splitter.Tables()[1].Key is empty") {
+			t.Fatalf("err = %v, want one naming Tables()[1].Key", err)
+		}
+	})
+}
+
+// keylessSplitter is orderSplitter with no key on order_lines.
+type keylessSplitter struct{ orderSplitter }
+
+func (keylessSplitter) Tables() []connect.Table {
+	t := orderSplitter{}.Tables()
+	t[1].Key = nil
+	return t
 }

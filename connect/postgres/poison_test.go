@@ -50,7 +50,7 @@ func TestPoisonRecordsGoToTheDeadLetterFile(t *testing.T) {
 		}
 		return k, nil
 	})
-	sink, err := postgres.NewCopySink(pool, postgres.CopyConfig[reading]{
+	sink, err := postgres.NewSink(pool, postgres.SinkConfig[reading]{
 		Table:  connect.Table{Name: "readings", Columns: []string{"id", "value"}},
 		Values: func(r reading, row []any) []any { return append(row, r.ID, r.Value) },
 	})

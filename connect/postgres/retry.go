@@ -36,9 +36,10 @@ import (
 // codes).
 //
 // Whether repeating is safe is another question: a connection lost after a
-// COPY's commit was sent may have committed it, so retrying a [CopySink]
-// batch can duplicate it. [UpsertSink] and an upserting [MultiSink] make
-// a repeat harmless.
+// COPY's commit was sent may have committed it, so retrying a batch of a
+// [Sink] with ConflictError can duplicate it. A sink with ConflictIgnore or
+// ConflictUpdate ([SinkConfig.OnConflict], [MultiSinkConfig.OnConflict])
+// makes a repeat harmless.
 func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false

@@ -143,7 +143,7 @@ func TestRetryableInPipeline(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			pool := newDB(t, `CREATE TABLE kv (id bigint PRIMARY KEY, val text)`)
-			copySink, err := postgres.NewCopySink(pool, postgres.CopyConfig[kv]{
+			copySink, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{
 				Table:  connect.Table{Name: "kv", Columns: []string{"id", "val"}},
 				Values: kvValues,
 			})

@@ -15,7 +15,7 @@ import (
 func TestRunTableToTable(t *testing.T) {
 	pool := newDB(t, allTypesDDL+`; CREATE TABLE copy_of (LIKE all_types INCLUDING ALL)`)
 	recs := trickyRecords(3000)
-	seed, err := postgres.NewCopySink(pool, postgres.CopyConfig[allTypes]{Table: allTypesTable, Values: allTypesValues})
+	seed, err := postgres.NewSink(pool, postgres.SinkConfig[allTypes]{Table: allTypesTable, Values: allTypesValues})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestRunTableToTable(t *testing.T) {
 	}
 	dst := allTypesTable
 	dst.Name = "copy_of"
-	sink, err := postgres.NewCopySink(pool, postgres.CopyConfig[allTypes]{Table: dst, Values: allTypesValues})
+	sink, err := postgres.NewSink(pool, postgres.SinkConfig[allTypes]{Table: dst, Values: allTypesValues})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,19 +62,18 @@ func TestRunTableToTable(t *testing.T) {
 	if n := count(t, pool, `SELECT count(*) FROM copy_of`); n != 3000 {
 		t.Errorf("copy has %d rows, want 3000", n)
 	}
-	var pos any = src.LastKey()
-	if pos != recs[len(recs)-1].ID {
+	if pos := src.LastKey(); len(pos) != 1 || pos[0] != recs[len(recs)-1].ID {
 		t.Errorf("source LastKey() = %v, want the largest id %d", pos, recs[len(recs)-1].ID)
 	}
 }
 
-// TestRunUpsertRerun runs the same job twice into an UpsertSink: the
+// TestRunUpsertRerun runs the same job twice into a Sink with ConflictUpdate: the
 // second run changes nothing and adds nothing.
 func TestRunUpsertRerun(t *testing.T) {
 	pool := newDB(t, `CREATE TABLE kv (id bigint PRIMARY KEY, val text NOT NULL)`)
 	table := connect.Table{Name: "kv", Columns: []string{"id", "val"}, Key: []string{"id"}}
 	for run := range 2 {
-		sink, err := postgres.NewUpsertSink(pool, postgres.UpsertConfig[kv]{Table: table, Values: kvValues})
+		sink, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{Table: table, Values: kvValues, OnConflict: connect.ConflictUpdate})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,11 +11,14 @@ import (
 	"github.com/weir-etl/weir/connect"
 )
 
-// CopyConfig configures a [CopySink].
-type CopyConfig[T any] struct {
+// SinkConfig configures a [Sink].
+type SinkConfig[T any] struct {
 	// Table is the destination: Name (optionally schema.table; each part
 	// is quoted, so names are case-sensitive) and Columns, in the order
-	// Values appends them. Key is not used.
+	// Values appends them. Key is the columns of a primary key or unique
+	// constraint of the table, all listed in Columns, for ON CONFLICT:
+	// required with ConflictUpdate, optional with ConflictIgnore (empty
+	// means any unique constraint), unused with ConflictError.
 	Table connect.Table
 	// Values appends rec's values, one per column of Table.Columns in that
 	// order, to row and returns the result. row arrives empty, with room
@@ -24,105 +27,40 @@ type CopyConfig[T any] struct {
 	// Required. It runs on a goroutine of pgx; a panic in it fails the
 	// Write with a [*weir.PanicError] instead of crashing the program.
 	Values func(rec T, row []any) []any
+	// OnConflict chooses how a batch is loaded (see [Sink]):
+	// [connect.ConflictError] (the zero value) COPYs it straight into the
+	// table, the fastest way in; [connect.ConflictIgnore] and
+	// [connect.ConflictUpdate] COPY it into a staging table and insert
+	// from there with ON CONFLICT, so that loading a record again is
+	// harmless.
+	OnConflict connect.Conflict
 }
 
-// CopySink loads each batch into one table with one COPY: the fastest
-// load PostgreSQL offers. COPY is a single statement, so a batch loads
-// whole or not at all; but a batch that did load is loaded again if it is
-// written again. Use [UpsertSink] when re-runs must not duplicate rows.
-type CopySink[T any] struct{ rowSink[T] }
-
-// rowSink is what CopySink and UpsertSink share: the table, the record
-// encoder, a pool of CopyFrom sources over a batch, and the row count.
-type rowSink[T any] struct {
-	db     DB
-	t      *table
-	values func(T, []any) []any
-	rows   atomic.Int64
-	srcs   sync.Pool // of *recordRows[T]
-}
-
-func (s *rowSink[T]) init(db DB, t *table, values func(T, []any) []any) {
-	s.db, s.t, s.values = db, t, values
-	s.srcs.New = func() any {
-		return &recordRows[T]{values: s.values, ncols: len(t.cols), row: make([]any, 0, len(t.cols))}
+// Validate reports every impossible value, each error naming its field. It
+// does not contact the database.
+func (c SinkConfig[T]) Validate() error {
+	errs := []error{
+		validateTable("SinkConfig.Table", c.Table, c.OnConflict == connect.ConflictUpdate),
+		validateConflict("SinkConfig.OnConflict", c.OnConflict),
 	}
-}
-
-// withRows hands fn a pooled CopyFrom source over batch.
-func (s *rowSink[T]) withRows(batch []T, fn func(src *recordRows[T]) error) error {
-	src := s.srcs.Get().(*recordRows[T])
-	src.reset(batch)
-	defer func() {
-		src.release()
-		s.srcs.Put(src)
-	}()
-	return fn(src)
-}
-
-// NewCopySink returns a sink loading into cfg.Table through db. It checks
-// cfg and returns an error naming every bad field; it does not contact the
-// database, so a missing table shows up at the first Write.
-func NewCopySink[T any](db DB, cfg CopyConfig[T]) (*CopySink[T], error) {
-	t, err := newTable("CopyConfig.Table", cfg.Table, false)
-	errs := []error{err}
-	if db == nil {
-		errs = append(errs, errors.New("postgres: NewCopySink: nil DB"))
+	if c.Values == nil {
+		errs = append(errs, errors.New("postgres: SinkConfig.Values is nil"))
 	}
-	if cfg.Values == nil {
-		errs = append(errs, errors.New("postgres: CopyConfig.Values is nil"))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	s := &CopySink[T]{}
-	s.init(db, t, cfg.Values)
-	return s, nil
+	return errors.Join(errs...)
 }
 
-// Write loads batch with one COPY on a connection of its own and blocks
-// until the server has committed it. It is safe for concurrent use. Apart
-// from pgx's own buffers it allocates a few objects per call, not per
-// record (Values' boxing of non-pointer values aside). On error nothing of
-// the batch is loaded; the error names the table and, for a row the server
-// rejected, its line in the COPY (line n is batch[n-1]).
-func (s *CopySink[T]) Write(ctx context.Context, batch []T) error {
-	if len(batch) == 0 {
-		return nil
-	}
-	return s.withRows(batch, func(src *recordRows[T]) error {
-		n, err := s.db.CopyFrom(ctx, s.t.ident, s.t.cols, src)
-		if err != nil {
-			return s.t.wrap("copy", sourceErr(src, err))
-		}
-		if n != int64(len(batch)) {
-			return fmt.Errorf("copy %s: server loaded %d rows of a batch of %d", s.t.name, n, len(batch))
-		}
-		s.rows.Add(n)
-		return nil
-	})
-}
-
-// Rows returns how many rows the sink has loaded so far (committed
-// batches only). Safe to call at any time from any goroutine.
-func (s *CopySink[T]) Rows() int64 { return s.rows.Load() }
-
-// UpsertConfig configures an [UpsertSink].
-type UpsertConfig[T any] struct {
-	// Table is the destination, as in [CopyConfig]. Key is required: the
-	// columns of a primary key or unique constraint of the table, all
-	// listed in Columns, for ON CONFLICT.
-	Table connect.Table
-	// Values appends rec's values; see [CopyConfig].Values.
-	Values func(rec T, row []any) []any
-	// OnConflict says what to do with a row whose key exists: [DoUpdate]
-	// (the zero value) or [DoNothing].
-	OnConflict Conflict
-}
-
-// UpsertSink loads batches so that loading a record again replaces (or, with
-// [DoNothing], keeps) the row loaded before, which makes re-running a job
-// safe. Each Write runs one transaction on a connection of its own:
+// Sink loads batches into one table, in one of two ways chosen by
+// [SinkConfig.OnConflict].
+//
+// With [connect.ConflictError] each batch is one COPY: the fastest load
+// PostgreSQL offers. COPY is a single statement, so a batch loads whole or
+// not at all; but a batch that did load is loaded again if it is written
+// again, and a key that exists fails the batch.
+//
+// With [connect.ConflictIgnore] or [connect.ConflictUpdate], loading a
+// record again keeps (Ignore) or replaces (Update) the row loaded before,
+// which makes re-running a job safe. Each Write runs one transaction on a
+// connection of its own:
 //
 //	CREATE TEMP TABLE stage (LIKE target INCLUDING DEFAULTS) ON COMMIT DROP
 //	COPY stage (cols) FROM STDIN
@@ -131,46 +69,62 @@ type UpsertConfig[T any] struct {
 //	DROP TABLE stage
 //
 // It costs a few more round trips and a second pass over the rows, through
-// the target's indexes, compared with [CopySink]: on a 2-core machine,
-// batches of 1,000 two-column rows upserted at about 110K rows/s against
-// COPY's 295K (BenchmarkUpsertSink, BenchmarkCopySink).
-type UpsertSink[T any] struct{ rowSink[T] }
+// the target's indexes: on a 2-core machine, batches of 1,000 two-column
+// rows upserted at about 110K rows/s against COPY's 295K
+// (BenchmarkSink/ConflictUpdate, BenchmarkSink/ConflictError).
+type Sink[T any] struct {
+	db     DB
+	t      *table
+	values func(T, []any) []any
+	upsert bool // through a staging table (OnConflict is not ConflictError)
+	rows   atomic.Int64
+	srcs   sync.Pool // of *recordRows[T]
+}
 
-// NewUpsertSink returns a sink upserting into cfg.Table through db. It
-// checks cfg and returns an error naming every bad field; it does not
-// contact the database.
-func NewUpsertSink[T any](db DB, cfg UpsertConfig[T]) (*UpsertSink[T], error) {
-	t, err := newTable("UpsertConfig.Table", cfg.Table, true)
-	errs := []error{err}
+// NewSink returns a sink loading into cfg.Table through db. It checks cfg
+// with [SinkConfig.Validate] and returns an error naming every bad field;
+// it does not contact the database, so a missing table shows up at the
+// first Write.
+func NewSink[T any](db DB, cfg SinkConfig[T]) (*Sink[T], error) {
+	errs := []error{cfg.Validate()}
 	if db == nil {
-		errs = append(errs, errors.New("postgres: NewUpsertSink: nil DB"))
-	}
-	if cfg.Values == nil {
-		errs = append(errs, errors.New("postgres: UpsertConfig.Values is nil"))
-	}
-	if cfg.OnConflict > DoNothing {
-		errs = append(errs, fmt.Errorf("postgres: UpsertConfig.OnConflict must be DoUpdate or DoNothing, got %v", cfg.OnConflict))
+		errs = append(errs, errors.New("postgres: NewSink: nil DB"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	t.prepareUpsert(cfg.OnConflict)
-	s := &UpsertSink[T]{}
-	s.init(db, t, cfg.Values)
+	t := newTable(cfg.Table, cfg.OnConflict)
+	s := &Sink[T]{db: db, t: t, values: cfg.Values, upsert: cfg.OnConflict != connect.ConflictError}
+	s.srcs.New = func() any {
+		return &recordRows[T]{values: s.values, ncols: len(t.cols), row: make([]any, 0, len(t.cols))}
+	}
 	return s, nil
 }
 
-// Write upserts batch in one transaction and blocks until it commits. It
-// is safe for concurrent use; concurrent Writes touching the same keys
+// Write loads batch on a connection of its own and blocks until the server
+// has committed it: with one COPY, or, for ConflictIgnore and
+// ConflictUpdate, in one transaction through a staging table. It is safe
+// for concurrent use; concurrent upserting Writes touching the same keys
 // serialize on those rows' locks (and may deadlock, which [Retryable]
-// reports as retryable). On error the transaction is rolled back: nothing
-// of the batch is loaded. When batch holds the same key twice, the later
-// record wins with DoUpdate and the earlier with DoNothing.
-func (s *UpsertSink[T]) Write(ctx context.Context, batch []T) error {
+// reports as retryable). Apart from pgx's own buffers it allocates a few
+// objects per call, not per record (Values' boxing of non-pointer values
+// aside).
+//
+// On error nothing of the batch is loaded; the error names the table and,
+// for a row the server rejected, its line in the COPY (line n is
+// batch[n-1]). When batch holds the same key twice, the later record wins
+// with ConflictUpdate and the earlier with ConflictIgnore.
+func (s *Sink[T]) Write(ctx context.Context, batch []T) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	return s.withRows(batch, func(src *recordRows[T]) error {
+	src := s.srcs.Get().(*recordRows[T])
+	src.reset(batch)
+	defer func() {
+		src.release()
+		s.srcs.Put(src)
+	}()
+	if s.upsert {
 		items := [1]staged{{t: s.t, src: src}}
 		err := inTx(ctx, s.db, func(tx pgx.Tx) error { return loadTx(ctx, tx, items[:], true) })
 		if err != nil {
@@ -178,10 +132,19 @@ func (s *UpsertSink[T]) Write(ctx context.Context, batch []T) error {
 		}
 		s.rows.Add(items[0].n)
 		return nil
-	})
+	}
+	n, err := s.db.CopyFrom(ctx, s.t.ident, s.t.cols, src)
+	if err != nil {
+		return s.t.wrap("copy", sourceErr(src, err))
+	}
+	if n != int64(len(batch)) {
+		return fmt.Errorf("copy %s: server loaded %d rows of a batch of %d", s.t.name, n, len(batch))
+	}
+	s.rows.Add(n)
+	return nil
 }
 
 // Rows returns how many rows the sink has inserted or updated so far
-// (committed batches only; with DoNothing, rows skipped as existing are
-// not counted). Safe to call at any time from any goroutine.
-func (s *UpsertSink[T]) Rows() int64 { return s.rows.Load() }
+// (committed batches only; rows skipped by ConflictIgnore are not counted).
+// Safe to call at any time from any goroutine.
+func (s *Sink[T]) Rows() int64 { return s.rows.Load() }

@@ -48,10 +48,11 @@ type SourceConfig[E any] struct {
 	// DefaultPageSize; at most MaxPageSize. A page is held in memory, and
 	// a connection is held only while a page is fetched.
 	PageSize int
-	// After resumes a read: only rows with key > After are read. Pass the
-	// [Source.LastKey] of an earlier run. nil (the default) reads from the
-	// first row. (With weir's checkpoints, [Source.Seek] sets it.)
-	After any
+	// After resumes a read: only rows with key > After[0] are read. Pass
+	// the [Source.LastKey] of an earlier run: a slice of one value, since
+	// Key is one column. nil (the default) reads from the first row. (With
+	// weir's checkpoints, [Source.Seek] sets it.)
+	After []any
 	// Scan turns the current row into a record. Required. Pass
 	// pgx.RowToStructByName[E] to fill a struct by column names (db tags),
 	// or write your own with row.Scan.
@@ -105,49 +106,63 @@ type Source[E any] struct {
 	textMap  *pgtype.Map // encodes positions as text; guarded by mu
 }
 
-// NewSource returns a source reading through db as cfg says. It checks cfg
-// and returns an error naming every bad field; it does not contact the
-// database.
-func NewSource[E any](db DB, cfg SourceConfig[E]) (*Source[E], error) {
+// Validate reports every impossible value, each error naming its field. It
+// does not contact the database.
+func (c SourceConfig[E]) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("postgres: "+format, args...))
-	}
-	if db == nil {
-		bad("NewSource: nil DB")
+		errs = append(errs, fmt.Errorf("postgres: SourceConfig"+format, args...))
 	}
 	switch {
-	case cfg.Table == "" && cfg.Query == "":
-		bad("SourceConfig: set Table or Query")
-	case cfg.Table != "" && cfg.Query != "":
-		bad("SourceConfig: set Table or Query, not both")
-	case cfg.Table != "" && slices.Contains(strings.Split(cfg.Table, "."), ""):
-		bad("SourceConfig.Table %q has an empty part (write schema.table)", cfg.Table)
-	case cfg.Query != "" && strings.HasSuffix(strings.TrimSpace(cfg.Query), ";"):
-		bad("SourceConfig.Query must not end with a semicolon: it is used as a subquery")
+	case c.Table == "" && c.Query == "":
+		bad(": set Table or Query")
+	case c.Table != "" && c.Query != "":
+		bad(": set Table or Query, not both")
+	case c.Table != "" && slices.Contains(strings.Split(c.Table, "."), ""):
+		bad(".Table %q has an empty part (write schema.table)", c.Table)
+	case c.Query != "" && strings.HasSuffix(strings.TrimSpace(c.Query), ";"):
+		bad(".Query must not end with a semicolon: it is used as a subquery")
 	}
-	if len(cfg.QueryArgs) > 0 && cfg.Query == "" {
-		bad("SourceConfig.QueryArgs is set without Query")
+	if len(c.QueryArgs) > 0 && c.Query == "" {
+		bad(".QueryArgs is set without Query")
 	}
-	if cfg.Key == "" {
-		bad("SourceConfig.Key is empty")
+	if c.Key == "" {
+		bad(".Key is empty")
 	}
-	if len(cfg.Columns) > 0 && cfg.Key != "" && !slices.Contains(cfg.Columns, cfg.Key) {
-		bad("SourceConfig.Columns must include Key %q", cfg.Key)
+	if len(c.Columns) > 0 && c.Key != "" && !slices.Contains(c.Columns, c.Key) {
+		bad(".Columns must include Key %q", c.Key)
 	}
-	for i, c := range cfg.Columns {
-		if c == "" {
-			bad("SourceConfig.Columns[%d] is empty", i)
+	for i, col := range c.Columns {
+		if col == "" {
+			bad(".Columns[%d] is empty", i)
 		}
 	}
-	if cfg.PageSize < 0 || cfg.PageSize > MaxPageSize {
-		bad("SourceConfig.PageSize must be between 1 and %d (0 means %d), got %d", MaxPageSize, DefaultPageSize, cfg.PageSize)
+	if c.PageSize < 0 || c.PageSize > MaxPageSize {
+		bad(".PageSize must be between 1 and %d (0 means %d), got %d", MaxPageSize, DefaultPageSize, c.PageSize)
 	}
-	if cfg.Scan == nil {
-		bad("SourceConfig.Scan is nil (pgx.RowToStructByName[E] fills a struct by column names)")
+	if len(c.After) > 1 {
+		bad(".After has %d values for a key of one column (Key)", len(c.After))
+	}
+	if c.Scan == nil {
+		bad(".Scan is nil (pgx.RowToStructByName[E] fills a struct by column names)")
+	}
+	return errors.Join(errs...)
+}
+
+// NewSource returns a source reading through db as cfg says. It checks cfg
+// with [SourceConfig.Validate] and returns an error naming every bad field;
+// it does not contact the database.
+func NewSource[E any](db DB, cfg SourceConfig[E]) (*Source[E], error) {
+	errs := []error{cfg.Validate()}
+	if db == nil {
+		errs = append(errs, errors.New("postgres: NewSource: nil DB"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	var after any
+	if len(cfg.After) == 1 {
+		after = cfg.After[0]
 	}
 	size := cfg.PageSize
 	if size == 0 {
@@ -174,9 +189,9 @@ func NewSource[E any](db DB, cfg SourceConfig[E]) (*Source[E], error) {
 		keyCol:   cfg.Key,
 		pageSize: size,
 		typeMap:  pgtype.NewMap(),
-		after:    cfg.After,
-		started:  cfg.After != nil,
-		position: cfg.After,
+		after:    after,
+		started:  after != nil,
+		position: after,
 		textMap:  pgtype.NewMap(),
 	}
 	return s, nil
@@ -320,17 +335,22 @@ func (s *Source[E]) setPosition(k any) {
 	s.mu.Unlock()
 }
 
-// LastKey returns the key of the last record Read has returned, or
-// [SourceConfig.After] if Read has returned none yet (nil when reading from
-// the start; the key's text form after a [Source.Seek]). A new Source with
-// After set to it reads exactly the records after those already read. Safe
-// to call from any goroutine.
+// LastKey returns the key of the last record Read has returned, as a
+// slice of one value (Key is one column): the Go value pgx decodes the
+// column to (int64 for bigint, string for text, time.Time for timestamptz,
+// ...). Before the first record it returns [SourceConfig.After] (nil when
+// reading from the start; the key's text form after a [Source.Seek]). A
+// new Source with After set to it reads exactly the records after those
+// already read. Safe to call from any goroutine; it allocates the slice.
 //
 // Note that with weir's engine, records returned by Read may not be loaded
 // yet: for checkpoints, use weir's Pipeline.WithCheckpoint, which saves a
 // position only once every record before it is loaded.
-func (s *Source[E]) LastKey() any {
+func (s *Source[E]) LastKey() []any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.position
+	if s.position == nil {
+		return nil
+	}
+	return []any{s.position}
 }

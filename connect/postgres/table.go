@@ -28,18 +28,19 @@ type DB interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// CreateSchema runs ddl, one or more SQL statements separated by
-// semicolons, as a single implicit transaction (PostgreSQL's simple query
-// protocol): either every statement takes effect or none does. It blocks
-// until the server is done. Use it to create a job's tables before a run.
-func CreateSchema(ctx context.Context, db DB, ddl string) error {
+// Exec runs script, one or more SQL statements separated by semicolons, as
+// a single implicit transaction (PostgreSQL's simple query protocol): either
+// every statement takes effect or none does. It blocks until the server is
+// done. Use it to create a job's tables before a run; the script must not
+// hold its own BEGIN/COMMIT.
+func Exec(ctx context.Context, db DB, script string) error {
 	if db == nil {
-		return errors.New("postgres: CreateSchema: nil DB")
+		return errors.New("postgres: Exec: nil DB")
 	}
 	// Exec without arguments uses the simple protocol, which is what
 	// allows several statements in one string.
-	if _, err := db.Exec(ctx, ddl); err != nil {
-		return fmt.Errorf("create schema: %w", err)
+	if _, err := db.Exec(ctx, script); err != nil {
+		return fmt.Errorf("postgres: exec script: %w", err)
 	}
 	return nil
 }
@@ -51,26 +52,26 @@ type table struct {
 	cols  []string // unquoted; pgx quotes them for COPY
 	key   []string
 
-	// Upsert mode only: a temporary table like the target, the statement
-	// moving its rows into the target, and dropping it.
+	// With ConflictIgnore or ConflictUpdate only: a temporary table like
+	// the target, the statement moving its rows into the target, and
+	// dropping it.
 	tmp     pgx.Identifier
 	stage   string
 	merge   string
 	unstage string
 }
 
-// newTable checks t; field names the config field in errors
-// ("CopyConfig.Table"). needKey makes Key mandatory.
-func newTable(field string, t connect.Table, needKey bool) (*table, error) {
+// validateTable checks t; field names the config field in errors
+// ("SinkConfig.Table"). needKey makes Key mandatory, for ConflictUpdate.
+func validateTable(field string, t connect.Table, needKey bool) error {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("postgres: "+field+"."+format, args...))
 	}
-	parts := strings.Split(t.Name, ".")
 	switch {
 	case t.Name == "":
 		bad("Name is empty")
-	case slices.Contains(parts, ""):
+	case slices.Contains(strings.Split(t.Name, "."), ""):
 		bad("Name %q has an empty part (write schema.table)", t.Name)
 	}
 	if len(t.Columns) == 0 {
@@ -87,7 +88,7 @@ func newTable(field string, t connect.Table, needKey bool) (*table, error) {
 		seen[c] = true
 	}
 	if needKey && len(t.Key) == 0 {
-		bad("Key is empty: an upsert needs the columns of a unique key for ON CONFLICT")
+		bad("Key is empty: OnConflict %v needs the columns of a unique key for ON CONFLICT", connect.ConflictUpdate)
 	}
 	keySeen := map[string]bool{}
 	for _, k := range t.Key {
@@ -99,44 +100,35 @@ func newTable(field string, t connect.Table, needKey bool) (*table, error) {
 		}
 		keySeen[k] = true
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	return errors.Join(errs...)
+}
+
+// validateConflict checks a config's OnConflict; field names it.
+func validateConflict(field string, on connect.Conflict) error {
+	if on > connect.ConflictUpdate {
+		return fmt.Errorf("postgres: %s must be ConflictError, ConflictIgnore or ConflictUpdate, got %v", field, on)
 	}
-	return &table{
+	return nil
+}
+
+// newTable prepares t, which validateTable accepted, for loading; with a
+// conflict other than ConflictError, through a staging table.
+func newTable(t connect.Table, on connect.Conflict) *table {
+	tb := &table{
 		name:  t.Name,
-		ident: pgx.Identifier(parts),
+		ident: pgx.Identifier(strings.Split(t.Name, ".")),
 		cols:  slices.Clone(t.Columns),
 		key:   slices.Clone(t.Key),
-	}, nil
-}
-
-// Conflict says what an upsert does with a row whose key already exists.
-type Conflict uint8
-
-const (
-	// DoUpdate overwrites the existing row's non-key columns with the new
-	// values. When one batch holds the same key twice, the later record
-	// wins.
-	DoUpdate Conflict = iota
-	// DoNothing keeps the existing row. When one batch holds the same key
-	// twice, the earlier record wins.
-	DoNothing
-)
-
-// String returns the constant's name.
-func (c Conflict) String() string {
-	switch c {
-	case DoUpdate:
-		return "DoUpdate"
-	case DoNothing:
-		return "DoNothing"
 	}
-	return fmt.Sprintf("Conflict(%d)", uint8(c))
+	if on != connect.ConflictError {
+		tb.prepareUpsert(on)
+	}
+	return tb
 }
 
-// prepareUpsert builds the staging SQL for t. With DoNothing and no Key,
-// any unique violation is skipped.
-func (t *table) prepareUpsert(on Conflict) {
+// prepareUpsert builds the staging SQL for t. With ConflictIgnore and no
+// Key, any unique violation is skipped.
+func (t *table) prepareUpsert(on connect.Conflict) {
 	target := t.ident.Sanitize()
 	h := fnv.New32a()
 	h.Write([]byte(target))
@@ -162,7 +154,7 @@ func (t *table) prepareUpsert(on Conflict) {
 			update = append(update, q+" = EXCLUDED."+q)
 		}
 	}
-	if on == DoUpdate && len(update) > 0 {
+	if on == connect.ConflictUpdate && len(update) > 0 {
 		// ON CONFLICT DO UPDATE fails if one statement proposes the same
 		// key twice. Keep the last occurrence: rows COPYed into a fresh
 		// table lie in insertion order, so ctid orders them.

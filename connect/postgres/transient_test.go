@@ -47,7 +47,7 @@ func TestTransientFailuresAreRetriedExactlyOnce(t *testing.T) {
 		}
 		return k, nil
 	})
-	copySink, err := postgres.NewCopySink(pool, postgres.CopyConfig[reading]{
+	copySink, err := postgres.NewSink(pool, postgres.SinkConfig[reading]{
 		Table:  connect.Table{Name: "readings", Columns: []string{"id", "value"}},
 		Values: func(r reading, row []any) []any { return append(row, r.ID, r.Value) },
 	})

@@ -13,10 +13,10 @@ const upsertDDL = `CREATE TABLE kv (
 	note text DEFAULT 'untouched'
 )`
 
-func TestUpsertSink(t *testing.T) {
+func TestSinkConflictUpdate(t *testing.T) {
 	pool := newDB(t, upsertDDL)
 	table := connect.Table{Name: "kv", Columns: []string{"id", "val"}, Key: []string{"id"}}
-	sink, err := postgres.NewUpsertSink(pool, postgres.UpsertConfig[kv]{Table: table, Values: kvValues})
+	sink, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{Table: table, Values: kvValues, OnConflict: connect.ConflictUpdate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +52,8 @@ func TestUpsertSink(t *testing.T) {
 		}
 	})
 
-	t.Run("DoNothing keeps existing rows", func(t *testing.T) {
-		keep, err := postgres.NewUpsertSink(pool, postgres.UpsertConfig[kv]{Table: table, Values: kvValues, OnConflict: postgres.DoNothing})
+	t.Run("ConflictIgnore keeps existing rows", func(t *testing.T) {
+		keep, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{Table: table, Values: kvValues, OnConflict: connect.ConflictIgnore})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,13 +87,14 @@ func TestUpsertSink(t *testing.T) {
 	})
 }
 
-func TestUpsertSinkCompositeKeyAndSchema(t *testing.T) {
+func TestSinkConflictUpdateCompositeKeyAndSchema(t *testing.T) {
 	pool := newDB(t, `CREATE SCHEMA "Sales"; CREATE TABLE "Sales"."Line Items" (
 		"Order" bigint, line int, qty int NOT NULL, PRIMARY KEY ("Order", line))`)
 	type li struct{ order, line, qty int64 }
-	sink, err := postgres.NewUpsertSink(pool, postgres.UpsertConfig[li]{
-		Table:  connect.Table{Name: "Sales.Line Items", Columns: []string{"Order", "line", "qty"}, Key: []string{"Order", "line"}},
-		Values: func(r li, row []any) []any { return append(row, r.order, r.line, r.qty) },
+	sink, err := postgres.NewSink(pool, postgres.SinkConfig[li]{
+		Table:      connect.Table{Name: "Sales.Line Items", Columns: []string{"Order", "line", "qty"}, Key: []string{"Order", "line"}},
+		Values:     func(r li, row []any) []any { return append(row, r.order, r.line, r.qty) },
+		OnConflict: connect.ConflictUpdate,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -243,7 +243,7 @@ func TestSourceResumesFromCheckpointStore(t *testing.T) {
 				inner, err := sqlite.NewSink(db, sqlite.SinkConfig[kv]{
 					Table:      connect.Table{Name: "kv_copy", Columns: []string{"id", "v"}},
 					Values:     func(r kv, row []any) []any { return append(row, r.ID, r.V) },
-					OnConflict: "DO NOTHING", // batches past the checkpoint may load twice
+					OnConflict: connect.ConflictIgnore, // batches past the checkpoint may load twice
 				})
 				if err != nil {
 					t.Fatal(err)

@@ -33,7 +33,7 @@ func exampleDB(schema string) (db *sql.DB, cleanup func(), err error) {
 }
 
 // Load records into one table with a pipeline; a re-run with
-// OnConflict "DO NOTHING" adds nothing.
+// OnConflict ConflictIgnore adds nothing.
 func ExampleNewSink() {
 	db, cleanup, err := exampleDB(`CREATE TABLE cities (name TEXT PRIMARY KEY, population INTEGER NOT NULL)`)
 	if err != nil {
@@ -51,7 +51,7 @@ func ExampleNewSink() {
 		sink, err := sqlite.NewSink(db, sqlite.SinkConfig[city]{
 			Table:      connect.Table{Name: "cities", Columns: []string{"name", "population"}},
 			Values:     func(c city, row []any) []any { return append(row, c.Name, c.Pop) },
-			OnConflict: "DO NOTHING",
+			OnConflict: connect.ConflictIgnore,
 		})
 		if err != nil {
 			fmt.Println(err)
@@ -108,7 +108,7 @@ func ExampleNewMultiSink() {
 	}
 	defer cleanup()
 
-	sink, err := sqlite.NewMultiSink(db, sqlite.MultiSinkConfig[invoice]{Splitter: invoiceSplitter{}, IgnoreConflicts: true})
+	sink, err := sqlite.NewMultiSink(db, sqlite.MultiSinkConfig[invoice]{Splitter: invoiceSplitter{}, OnConflict: connect.ConflictIgnore})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -119,8 +119,9 @@ func ExampleNewMultiSink() {
 		fmt.Println(err)
 		return
 	}
-	for i, t := range sink.Tables() {
-		fmt.Println(t.Name, sink.Rows()[i])
+	rows := sink.Rows()
+	for _, t := range sink.Tables() {
+		fmt.Println(t.Name, rows[t.Name])
 	}
 	// Output:
 	// invoices 2

@@ -82,13 +82,19 @@ func makeUsers(first, n int) []user {
 	return out
 }
 
-func tableCounts(t *testing.T, sink interface{ Tables() []connect.Table }, q func(string) int64) []int64 {
+// tableCounts counts the rows of each of the sink's tables, by name.
+func tableCounts(t *testing.T, sink interface{ Tables() []connect.Table }, q func(string) int64) map[string]int64 {
 	t.Helper()
-	var out []int64
+	out := map[string]int64{}
 	for _, tb := range sink.Tables() {
-		out = append(out, q("SELECT count(*) FROM "+tb.Name))
+		out[tb.Name] = q("SELECT count(*) FROM " + tb.Name)
 	}
 	return out
+}
+
+// shopRows is the rows per table of the shop schema.
+func shopRows(users, orders, items int64) map[string]int64 {
+	return map[string]int64{"users": users, "orders": orders, "items": items}
 }
 
 func TestMultiSinkPipeline(t *testing.T) {
@@ -104,7 +110,10 @@ func TestMultiSinkPipeline(t *testing.T) {
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := []int64{1000, 3000, 6000}
+	if got := sink.Tables(); !reflect.DeepEqual(got, userSplitter{}.Tables()) {
+		t.Fatalf("Tables() = %v, want the Splitter's tables in order", got)
+	}
+	want := shopRows(1000, 3000, 6000)
 	if got := sink.Rows(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Rows() = %v, want %v", got, want)
 	}
@@ -142,7 +151,7 @@ func TestMultiSinkFailingRowRollsBackBatch(t *testing.T) {
 				t.Fatalf("error %v, want a %s failure", err, c.want)
 			}
 			q := func(s string) int64 { return queryInt(t, db, s) }
-			want := []int64{2, 6, 12} // the good batch only
+			want := shopRows(2, 6, 12) // the good batch only
 			if got := tableCounts(t, sink, q); !reflect.DeepEqual(got, want) {
 				t.Fatalf("table counts %v after the failed batch, want %v", got, want)
 			}
@@ -167,10 +176,10 @@ func TestMultiSinkFailingRowRollsBackBatch(t *testing.T) {
 	})
 }
 
-func TestMultiSinkIgnoreConflictsRerun(t *testing.T) {
+func TestMultiSinkConflictIgnoreRerun(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, shopSchema)
-	sink, err := sqlite.NewMultiSink(db, sqlite.MultiSinkConfig[user]{Splitter: userSplitter{}, IgnoreConflicts: true})
+	sink, err := sqlite.NewMultiSink(db, sqlite.MultiSinkConfig[user]{Splitter: userSplitter{}, OnConflict: connect.ConflictIgnore})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +189,7 @@ func TestMultiSinkIgnoreConflictsRerun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []int64{100, 300, 600}
+	want := shopRows(100, 300, 600)
 	q := func(s string) int64 { return queryInt(t, db, s) }
 	if got := tableCounts(t, sink, q); !reflect.DeepEqual(got, want) {
 		t.Fatalf("table counts %v after three runs, want %v", got, want)
@@ -195,6 +204,55 @@ func TestMultiSinkIgnoreConflictsRerun(t *testing.T) {
 	}
 	if got := q("SELECT count(*) FROM users"); got != 100 {
 		t.Fatalf("%d users, want 100", got)
+	}
+}
+
+func TestMultiSinkConflictUpdate(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, shopSchema)
+	sink, err := sqlite.NewMultiSink(db, sqlite.MultiSinkConfig[user]{Splitter: userSplitter{}, OnConflict: connect.ConflictUpdate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Write(ctx, makeUsers(1, 100)); err != nil {
+		t.Fatal(err)
+	}
+	// Users 51..150 again with new values: 51..100 are updated in every
+	// table, 101..150 inserted.
+	second := makeUsers(51, 100)
+	for i := range second {
+		second[i].Name += " (renamed)"
+		for j := range second[i].Orders {
+			second[i].Orders[j].Total += 1000
+			for k := range second[i].Orders[j].Items {
+				second[i].Orders[j].Items[k].Qty += 100
+			}
+		}
+	}
+	if err := sink.Write(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	q := func(s string) int64 { return queryInt(t, db, s) }
+	if got, want := tableCounts(t, sink, q), shopRows(150, 450, 900); !reflect.DeepEqual(got, want) {
+		t.Fatalf("table counts %v, want %v (no duplicates)", got, want)
+	}
+	if got, want := sink.Rows(), shopRows(200, 600, 1200); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Rows() = %v, want %v (inserted and updated rows)", got, want)
+	}
+	if got := q("SELECT count(*) FROM users WHERE id > 50 AND name LIKE '% (renamed)'"); got != 100 {
+		t.Errorf("%d of users 51-150 renamed, want 100", got)
+	}
+	if got := q("SELECT count(*) FROM users WHERE id <= 50 AND name NOT LIKE '% (renamed)'"); got != 50 {
+		t.Errorf("%d of users 1-50 kept their name, want 50", got)
+	}
+	if got := q("SELECT count(*) FROM orders WHERE user_id > 50 AND total < 1000"); got != 0 {
+		t.Errorf("%d orders of users 51-150 not updated", got)
+	}
+	if got := q("SELECT count(*) FROM items WHERE order_id >= 510 AND qty < 100"); got != 0 {
+		t.Errorf("%d items of users 51-150 not updated", got)
+	}
+	if got := q("SELECT count(*) FROM items WHERE order_id < 510 AND qty >= 100"); got != 0 {
+		t.Errorf("%d items of users 1-50 updated", got)
 	}
 }
 

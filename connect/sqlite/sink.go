@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,8 @@ import (
 const maxCachedPartials = 4
 
 // validateTable checks a destination table, naming fields after prefix.
-func validateTable(prefix string, t connect.Table) error {
+// needKey makes Key mandatory, for ConflictUpdate.
+func validateTable(prefix string, t connect.Table, needKey bool) error {
 	var errs []error
 	if strings.TrimSpace(t.Name) == "" {
 		errs = append(errs, fmt.Errorf("sqlite: %s.Name is required", prefix))
@@ -39,12 +41,50 @@ func validateTable(prefix string, t connect.Table) error {
 		}
 		seen[c] = true
 	}
+	if needKey && len(t.Key) == 0 {
+		errs = append(errs, fmt.Errorf("sqlite: %s.Key is required: OnConflict %v needs the columns of a unique key for ON CONFLICT", prefix, connect.ConflictUpdate))
+	}
 	for _, k := range t.Key {
-		if k == "" {
+		switch {
+		case k == "":
 			errs = append(errs, fmt.Errorf("sqlite: %s.Key has an empty name", prefix))
+		case !seen[k]:
+			errs = append(errs, fmt.Errorf("sqlite: %s.Key column %q is not in Columns", prefix, k))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateConflict checks a config's OnConflict; field names it.
+func validateConflict(field string, on connect.Conflict) error {
+	if on > connect.ConflictUpdate {
+		return fmt.Errorf("sqlite: %s must be ConflictError, ConflictIgnore or ConflictUpdate, got %v", field, on)
+	}
+	return nil
+}
+
+// conflictClause returns what follows the VALUES of t's INSERTs for on.
+func conflictClause(t connect.Table, on connect.Conflict) string {
+	if on == connect.ConflictError {
+		return ""
+	}
+	target := ""
+	if len(t.Key) > 0 {
+		target = " (" + quoteList(t.Key) + ")"
+	}
+	var set []string
+	for _, c := range t.Columns {
+		if !slices.Contains(t.Key, c) {
+			set = append(set, quoteIdent(c)+" = excluded."+quoteIdent(c))
+		}
+	}
+	if on == connect.ConflictUpdate && len(set) > 0 {
+		// SQLite applies a statement's rows in order, so when a batch
+		// holds a key twice the later row updates the earlier: the later
+		// record wins, as in PostgreSQL.
+		return " ON CONFLICT" + target + " DO UPDATE SET " + strings.Join(set, ", ")
+	}
+	return " ON CONFLICT" + target + " DO NOTHING"
 }
 
 // inserter inserts rows into one table with multi-row INSERTs, prepared
@@ -54,26 +94,22 @@ type inserter struct {
 	db       *sql.DB
 	table    connect.Table
 	head     string // INSERT INTO "t" ("a", "b") VALUES
-	tail     string // " ON CONFLICT ..." or ""
+	tail     string // " ON CONFLICT ..." or "", from conflictClause
 	perStmt  int    // rows in a full chunk
 	full     *sql.Stmt
 	partials map[int]*sql.Stmt
 }
 
-func newInserter(db *sql.DB, t connect.Table, onConflict string, rowsPerStmt int) *inserter {
+func newInserter(db *sql.DB, t connect.Table, on connect.Conflict, rowsPerStmt int) *inserter {
 	per := MaxParams / len(t.Columns)
 	if rowsPerStmt > 0 && rowsPerStmt < per {
 		per = rowsPerStmt
-	}
-	tail := ""
-	if onConflict != "" {
-		tail = " ON CONFLICT " + onConflict
 	}
 	return &inserter{
 		db:       db,
 		table:    t,
 		head:     fmt.Sprintf("INSERT INTO %s (%s) VALUES ", quoteTable(t.Name), quoteList(t.Columns)),
-		tail:     tail,
+		tail:     conflictClause(t, on),
 		perStmt:  per,
 		partials: make(map[int]*sql.Stmt),
 	}
@@ -138,8 +174,8 @@ func (in *inserter) prepare(ctx context.Context, total int) error {
 }
 
 // insert inserts args, a whole number of rows, within tx and returns the
-// number of rows inserted (rows skipped by ON CONFLICT DO NOTHING do not
-// count). [inserter.prepare] must have been called for this many rows.
+// number of rows inserted or updated (rows skipped by ON CONFLICT DO
+// NOTHING do not count). [inserter.prepare] must have been called for this many rows.
 func (in *inserter) insert(ctx context.Context, tx *sql.Tx, args []any) (int64, error) {
 	ncols := len(in.table.Columns)
 	total := len(args) / ncols
@@ -178,18 +214,22 @@ func (in *inserter) close() error {
 // required.
 type SinkConfig[T any] struct {
 	// Table names the destination and its columns, in the order Values
-	// gives them. Key is not used by the sink.
+	// gives them. Key is the columns of a primary key or unique index, all
+	// in Columns, for ON CONFLICT: required with ConflictUpdate, optional
+	// with ConflictIgnore (empty means any uniqueness constraint), unused
+	// with ConflictError.
 	Table connect.Table
 	// Values appends rec's values, one per column, to row and returns it.
 	// row holds the values of the batch's earlier records: append only,
 	// never truncate or reslice it. Called under the sink's lock.
 	Values func(rec T, row []any) []any
-	// OnConflict, when set, is appended to each INSERT after "ON CONFLICT":
-	// "DO NOTHING" makes a re-run skip rows already loaded, and
-	// "(id) DO UPDATE SET name = excluded.name" updates them. A leading
-	// "ON CONFLICT" in the value is accepted too. Trusted SQL: it is not
-	// escaped.
-	OnConflict string
+	// OnConflict says what to do with a row whose key exists:
+	// [connect.ConflictError] (the zero value) fails the batch,
+	// [connect.ConflictIgnore] skips the row (ON CONFLICT DO NOTHING), so
+	// a re-run adds nothing, and [connect.ConflictUpdate] overwrites the
+	// existing row's other columns (ON CONFLICT (Key) DO UPDATE). All three
+	// cost about the same in SQLite.
+	OnConflict connect.Conflict
 	// RowsPerStatement caps the rows in one INSERT. 0 means as many as fit
 	// in MaxParams parameters (MaxParams / len(Columns)).
 	RowsPerStatement int
@@ -197,28 +237,17 @@ type SinkConfig[T any] struct {
 
 // Validate reports every impossible value, each naming its field.
 func (c SinkConfig[T]) Validate() error {
-	errs := []error{validateTable("SinkConfig.Table", c.Table)}
+	errs := []error{
+		validateTable("SinkConfig.Table", c.Table, c.OnConflict == connect.ConflictUpdate),
+		validateConflict("SinkConfig.OnConflict", c.OnConflict),
+	}
 	if c.Values == nil {
 		errs = append(errs, errors.New("sqlite: SinkConfig.Values is required"))
 	}
 	if c.RowsPerStatement < 0 {
 		errs = append(errs, fmt.Errorf("sqlite: SinkConfig.RowsPerStatement must be >= 0 (0 means as many as fit), got %d", c.RowsPerStatement))
 	}
-	if _, err := normalizeConflict(c.OnConflict); err != nil {
-		errs = append(errs, fmt.Errorf("sqlite: SinkConfig.OnConflict: %w", err))
-	}
 	return errors.Join(errs...)
-}
-
-func normalizeConflict(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if len(s) >= len("ON CONFLICT") && strings.EqualFold(s[:len("ON CONFLICT")], "ON CONFLICT") {
-		s = strings.TrimSpace(s[len("ON CONFLICT"):])
-	}
-	if strings.Contains(s, ";") {
-		return "", fmt.Errorf("%q holds a ';'", s)
-	}
-	return s, nil
 }
 
 // Sink loads records into one table. Each Write inserts its batch in one
@@ -249,8 +278,7 @@ func NewSink[T any](db *sql.DB, cfg SinkConfig[T]) (*Sink[T], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	conflict, _ := normalizeConflict(cfg.OnConflict)
-	return &Sink[T]{db: db, cfg: cfg, ins: newInserter(db, cfg.Table, conflict, cfg.RowsPerStatement)}, nil
+	return &Sink[T]{db: db, cfg: cfg, ins: newInserter(db, cfg.Table, cfg.OnConflict, cfg.RowsPerStatement)}, nil
 }
 
 // Write inserts batch in one transaction and blocks until it commits or
@@ -303,8 +331,9 @@ func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) (int64, error)) (
 	return n, nil
 }
 
-// Rows returns the number of rows inserted by committed Writes. Rows an
-// OnConflict DO NOTHING skipped are not counted. Safe for concurrent use.
+// Rows returns the number of rows inserted (or, with ConflictUpdate,
+// updated) by committed Writes. Rows ConflictIgnore skipped are not
+// counted. Safe for concurrent use.
 func (s *Sink[T]) Rows() int64 { return s.rows.Load() }
 
 // Close releases the prepared statements; it does not close the *sql.DB,
@@ -328,27 +357,37 @@ type MultiSinkConfig[T any] struct {
 	// Splitter names the tables, in foreign-key order, and expands each
 	// record into their rows. Its Tables are read once, by NewMultiSink.
 	Splitter connect.Splitter[T]
-	// IgnoreConflicts adds ON CONFLICT DO NOTHING to every INSERT, so a
-	// re-run skips rows already loaded. The conflict target is the table's
-	// Key when set (a conflict on another unique index still fails), any
-	// uniqueness constraint otherwise.
-	IgnoreConflicts bool
+	// OnConflict says what to do with a row whose key exists, in every
+	// table, as in [SinkConfig]. With [connect.ConflictIgnore] a re-run
+	// skips rows already loaded: the conflict target is the table's Key
+	// when set (a conflict on another unique index still fails), any
+	// uniqueness constraint otherwise. [connect.ConflictUpdate] needs a Key
+	// on every table.
+	OnConflict connect.Conflict
 	// RowsPerStatement caps the rows in one INSERT, as in [SinkConfig].
 	RowsPerStatement int
 }
 
 // Validate reports every impossible value, each naming its field.
 func (c MultiSinkConfig[T]) Validate() error {
-	if c.Splitter == nil {
-		return errors.New("sqlite: MultiSinkConfig.Splitter is required")
+	var tables []connect.Table
+	if c.Splitter != nil {
+		tables = c.Splitter.Tables()
 	}
-	var errs []error
-	tables := c.Splitter.Tables()
-	if len(tables) == 0 {
+	return c.validate(tables)
+}
+
+// validate checks c with tables, the Splitter's tables, read once.
+func (c MultiSinkConfig[T]) validate(tables []connect.Table) error {
+	errs := []error{validateConflict("MultiSinkConfig.OnConflict", c.OnConflict)}
+	switch {
+	case c.Splitter == nil:
+		errs = append(errs, errors.New("sqlite: MultiSinkConfig.Splitter is required"))
+	case len(tables) == 0:
 		errs = append(errs, errors.New("sqlite: MultiSinkConfig.Splitter.Tables() is empty"))
 	}
 	for i, t := range tables {
-		errs = append(errs, validateTable(fmt.Sprintf("MultiSinkConfig.Splitter.Tables()[%d]", i), t))
+		errs = append(errs, validateTable(fmt.Sprintf("MultiSinkConfig.Splitter.Tables()[%d]", i), t, c.OnConflict == connect.ConflictUpdate))
 	}
 	if c.RowsPerStatement < 0 {
 		errs = append(errs, fmt.Errorf("sqlite: MultiSinkConfig.RowsPerStatement must be >= 0 (0 means as many as fit), got %d", c.RowsPerStatement))
@@ -378,15 +417,19 @@ type MultiSink[T any] struct {
 }
 
 // NewMultiSink returns a sink writing the tables of cfg.Splitter through db.
-// It does not touch the database until the first Write.
+// It checks cfg as [MultiSinkConfig.Validate] does. It does not touch the
+// database until the first Write.
 func NewMultiSink[T any](db *sql.DB, cfg MultiSinkConfig[T]) (*MultiSink[T], error) {
 	if db == nil {
 		return nil, errors.New("sqlite: NewMultiSink: nil *sql.DB")
 	}
-	if err := cfg.Validate(); err != nil {
+	var tables []connect.Table
+	if cfg.Splitter != nil {
+		tables = slices.Clone(cfg.Splitter.Tables())
+	}
+	if err := cfg.validate(tables); err != nil {
 		return nil, err
 	}
-	tables := cfg.Splitter.Tables()
 	m := &MultiSink[T]{
 		db:     db,
 		cfg:    cfg,
@@ -396,14 +439,7 @@ func NewMultiSink[T any](db *sql.DB, cfg MultiSinkConfig[T]) (*MultiSink[T], err
 		w:      rowWriter{tables: tables, args: make([][]any, len(tables))},
 	}
 	for i, t := range tables {
-		conflict := ""
-		if cfg.IgnoreConflicts {
-			conflict = "DO NOTHING"
-			if len(t.Key) > 0 {
-				conflict = "(" + quoteList(t.Key) + ") DO NOTHING"
-			}
-		}
-		m.ins[i] = newInserter(db, t, conflict, cfg.RowsPerStatement)
+		m.ins[i] = newInserter(db, t, cfg.OnConflict, cfg.RowsPerStatement)
 	}
 	return m, nil
 }
@@ -487,19 +523,21 @@ func (m *MultiSink[T]) Write(ctx context.Context, batch []T) error {
 	return nil
 }
 
-// Rows returns the rows inserted into each table by committed Writes, in
-// the order of the Splitter's Tables. Rows skipped by IgnoreConflicts are
-// not counted. Safe for concurrent use.
-func (m *MultiSink[T]) Rows() []int64 {
-	out := make([]int64, len(m.rows))
-	for i := range m.rows {
-		out[i] = m.rows[i].Load()
+// Rows returns, per table name, the rows inserted (or, with
+// ConflictUpdate, updated) by committed Writes. Rows skipped by
+// ConflictIgnore are not counted. Safe for concurrent use; it allocates
+// the map.
+func (m *MultiSink[T]) Rows() map[string]int64 {
+	out := make(map[string]int64, len(m.tables))
+	for i, t := range m.tables {
+		out[t.Name] = m.rows[i].Load()
 	}
 	return out
 }
 
-// Tables returns the destination tables, in insert order.
-func (m *MultiSink[T]) Tables() []connect.Table { return m.tables }
+// Tables returns the destination tables, as the Splitter gave them, in
+// insert order. The slice is a copy.
+func (m *MultiSink[T]) Tables() []connect.Table { return slices.Clone(m.tables) }
 
 // Close releases the prepared statements; it does not close the *sql.DB.
 // Later Writes return [ErrClosed]. Idempotent; it waits for a Write in

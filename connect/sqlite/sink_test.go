@@ -212,9 +212,9 @@ func TestSinkChunksAcrossParamLimit(t *testing.T) {
 
 func TestSinkOnConflict(t *testing.T) {
 	ctx := context.Background()
-	t.Run("DO NOTHING re-run doubles nothing", func(t *testing.T) {
+	t.Run("ConflictIgnore re-run doubles nothing", func(t *testing.T) {
 		db := openDB(t, fiveSchema)
-		sink, err := sqlite.NewSink(db, sqlite.SinkConfig[five]{Table: fiveTable, Values: fiveValues, OnConflict: "DO NOTHING"})
+		sink, err := sqlite.NewSink(db, sqlite.SinkConfig[five]{Table: fiveTable, Values: fiveValues, OnConflict: connect.ConflictIgnore})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func TestSinkOnConflict(t *testing.T) {
 			t.Fatalf("Rows() = %d, want 1500 (skipped rows do not count)", sink.Rows())
 		}
 	})
-	t.Run("without it a re-run fails and rolls back", func(t *testing.T) {
+	t.Run("ConflictError: a re-run fails and rolls back", func(t *testing.T) {
 		db := openDB(t, fiveSchema)
 		sink, _ := sqlite.NewSink(db, sqlite.SinkConfig[five]{Table: fiveTable, Values: fiveValues})
 		if err := sink.Write(ctx, fiveBatch(1, 10)); err != nil {
@@ -249,19 +249,63 @@ func TestSinkOnConflict(t *testing.T) {
 			t.Fatalf("%d rows, want 10: the failed batch left rows behind", got)
 		}
 	})
-	t.Run("DO UPDATE", func(t *testing.T) {
+	t.Run("ConflictUpdate overwrites every non-key column", func(t *testing.T) {
 		db := openDB(t, fiveSchema)
-		sink, _ := sqlite.NewSink(db, sqlite.SinkConfig[five]{Table: fiveTable, Values: fiveValues,
-			OnConflict: "ON CONFLICT (a) DO UPDATE SET e = excluded.e || '!'"})
-		batch := fiveBatch(1, 3)
+		sink, err := sqlite.NewSink(db, sqlite.SinkConfig[five]{Table: fiveTable, Values: fiveValues, OnConflict: connect.ConflictUpdate,
+			RowsPerStatement: 7}) // several statements per batch
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sink.Write(ctx, fiveBatch(1, 100)); err != nil {
+			t.Fatal(err)
+		}
+		// Rows 51..150 again, with new values: 51..100 are updated,
+		// 101..150 inserted.
+		second := fiveBatch(51, 100)
+		for i := range second {
+			second[i].B, second[i].C, second[i].D, second[i].E = -1, -2, -3, 99
+		}
+		if err := sink.Write(ctx, second); err != nil {
+			t.Fatal(err)
+		}
+		if got := queryInt(t, db, "SELECT count(*) FROM five"); got != 150 {
+			t.Fatalf("%d rows, want 150 (no duplicates)", got)
+		}
+		if got := queryInt(t, db, "SELECT count(*) FROM five WHERE a <= 50 AND b = 2*a AND c = 3*a AND d = -a AND e = a % 7"); got != 50 {
+			t.Fatalf("%d of rows 1-50 kept their first values, want 50", got)
+		}
+		if got := queryInt(t, db, "SELECT count(*) FROM five WHERE a > 50 AND b = -1 AND c = -2 AND d = -3 AND e = 99"); got != 100 {
+			t.Fatalf("%d of rows 51-150 hold every new value, want 100", got)
+		}
+		if sink.Rows() != 200 {
+			t.Fatalf("Rows() = %d, want 200 (100 inserted, then 50 updated + 50 inserted)", sink.Rows())
+		}
+		// The same key twice in one batch, in one statement and across
+		// two: the later record wins.
+		dup := []five{{A: 7, E: 1}, {A: 1000, E: 10}, {A: 7, E: 2}}
+		dup = append(dup, fiveBatch(2000, 6)...)
+		dup = append(dup, five{A: 1000, E: 20})
+		if err := sink.Write(ctx, dup); err != nil {
+			t.Fatal(err)
+		}
+		if got := queryInt(t, db, "SELECT count(*) FROM five WHERE (a = 7 AND e = 2) OR (a = 1000 AND e = 20)"); got != 2 {
+			t.Fatalf("%d of 2 rows hold the later record's value", got)
+		}
+	})
+	t.Run("ConflictIgnore without a Key skips any unique violation", func(t *testing.T) {
+		db := openDB(t, `CREATE TABLE five (a INTEGER, b INTEGER, c INTEGER, d INTEGER, e TEXT, UNIQUE (b))`)
+		sink, err := sqlite.NewSink(db, sqlite.SinkConfig[five]{Values: fiveValues, OnConflict: connect.ConflictIgnore,
+			Table: connect.Table{Name: "five", Columns: fiveTable.Columns}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for range 2 {
-			if err := sink.Write(ctx, batch); err != nil {
+			if err := sink.Write(ctx, fiveBatch(1, 10)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		var e string
-		if err := db.QueryRow("SELECT e FROM five WHERE a = 2").Scan(&e); err != nil || e != "2!" {
-			t.Fatalf("e = %q, %v; want the updated value", e, err)
+		if got := queryInt(t, db, "SELECT count(*) FROM five"); got != 10 || sink.Rows() != 10 {
+			t.Fatalf("%d rows, Rows() %d; want 10 and 10", got, sink.Rows())
 		}
 	})
 }
@@ -333,7 +377,7 @@ func TestSinkConfigValidation(t *testing.T) {
 	_, err := sqlite.NewSink(openDB(t, ""), sqlite.SinkConfig[five]{
 		Table:            connect.Table{Columns: []string{"a", "a", ""}},
 		RowsPerStatement: -1,
-		OnConflict:       "DO NOTHING; DROP TABLE x",
+		OnConflict:       connect.ConflictUpdate + 1,
 	})
 	if err == nil {
 		t.Fatal("no error")

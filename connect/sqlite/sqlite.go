@@ -4,11 +4,12 @@
 // [Open] opens a database tuned for loading. [Sink] loads one table and
 // [MultiSink] loads the several tables a [connect.Splitter] expands each
 // record into; both insert each batch in one transaction with multi-row
-// INSERT statements. [Source] reads a table or query with keyset
+// INSERT statements, and their OnConflict ([connect.Conflict]) fails,
+// skips or updates a row whose key exists. [Source] reads a table or query with keyset
 // pagination and can resume from a key: it implements weir.Positioner,
 // and [CheckpointStore] keeps the checkpoints of weir's
 // Pipeline.WithCheckpoint in a table of the database. [Exec] runs schema
-// scripts.
+// scripts. The package follows the shape package connect describes.
 //
 // # One writer
 //
