@@ -53,7 +53,8 @@ type SinkFunc[T any] func(ctx context.Context, batch []T) error
 func (f SinkFunc[T]) Write(ctx context.Context, batch []T) error { return f(ctx, batch) }
 
 // FromSlice returns a source that reads records in order, copying them into
-// the engine's batches. It does not modify records.
+// the engine's batches. It does not modify records. A Read with a cancelled
+// context returns the context's error.
 func FromSlice[E any](records []E) Source[E] {
 	return &sliceSource[E]{records: records}
 }
@@ -61,6 +62,9 @@ func FromSlice[E any](records []E) Source[E] {
 type sliceSource[E any] struct{ records []E }
 
 func (s *sliceSource[E]) Read(ctx context.Context, buf []E) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	if len(s.records) == 0 {
 		return 0, io.EOF
 	}
@@ -142,6 +146,9 @@ type seqSource[E any] struct {
 }
 
 func (s *seqSource[E]) Read(ctx context.Context, buf []E) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	if s.next == nil {
 		s.next, s.stop = iter.Pull2(s.seq)
 	}
