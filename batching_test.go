@@ -192,15 +192,13 @@ func TestEndOfSourceFlushesAtOnce(t *testing.T) {
 }
 
 func TestBatchBytesNeedsSizes(t *testing.T) {
-	p := mustNew(t, weir.FromSlice(ints(3)), weir.Identity[int](), &collector[int]{}, weir.Config{BatchBytes: 10})
-	err := p.Run(context.Background())
+	_, err := weir.New(weir.FromSlice(ints(3)), weir.Identity[int](), weir.Sink[int](&collector[int]{}), weir.Config{BatchBytes: 10})
 	if err == nil || !strings.Contains(err.Error(), "BatchBytes") {
-		t.Fatalf("Run = %v, want an error about BatchBytes without sizes", err)
+		t.Fatalf("New = %v, want an error about BatchBytes without sizes", err)
 	}
 	// WithSize supplies them.
 	var sink collector[int]
-	p = mustNew(t, weir.FromSlice(ints(10)), weir.Identity[int](), &sink, weir.Config{BatchBytes: 32, Workers: 1})
-	p.WithSize(func(int) int { return 8 })
+	p := mustNew(t, weir.FromSlice(ints(10)), weir.Identity[int](), &sink, weir.Config{BatchBytes: 32, Workers: 1}, weir.WithSize(func(int) int { return 8 }))
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatalf("Run with WithSize: %v", err)
 	}

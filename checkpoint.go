@@ -3,14 +3,12 @@ package weir
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 )
 
 // Positioner is implemented by sources that can say where they are, so that
-// a run can checkpoint and a later run resume (see
-// [Pipeline.WithCheckpoint]). Positions are opaque bytes of the source's
+// a run can checkpoint and a later run resume (see [WithCheckpoint]). Positions are opaque bytes of the source's
 // own encoding (a line number, a key, an _id).
 type Positioner interface {
 	// Position returns the position after the last record Read returned.
@@ -35,7 +33,7 @@ type CheckpointStore interface {
 
 // CheckpointSink is a sink that can record a job's position in the same
 // transaction as a batch, so that the two commit together or not at all
-// (see [Pipeline.WithExactlyOnce]). connect/postgres's sinks implement it.
+// (see [WithExactlyOnce]). connect/postgres's sinks implement it.
 type CheckpointSink[T any] interface {
 	Sink[T]
 	// WriteCheckpoint writes batch (possibly empty) and saves pos as job's
@@ -60,9 +58,6 @@ type checkpointer struct {
 	saved     []byte
 	wake      chan struct{} // one slot: a new committed position
 	advanced  chan struct{} // closed (and replaced) whenever next moves
-	// inTx: the sink saves positions in its own transactions
-	// (WithExactlyOnce); the checkpointer only tracks them.
-	inTx bool
 }
 
 type posEntry struct{ pos []byte }
@@ -141,9 +136,6 @@ func (c *checkpointer) waitTurn(ctx context.Context, seq int64) error {
 
 // save writes the committed position if it changed since the last save.
 func (c *checkpointer) save(ctx context.Context) error {
-	if c.inTx {
-		return nil // the sink saved it with the batch
-	}
 	c.mu.Lock()
 	pos := c.committed
 	c.mu.Unlock()
@@ -151,7 +143,7 @@ func (c *checkpointer) save(ctx context.Context) error {
 		return nil
 	}
 	if err := c.store.Save(ctx, c.job, pos); err != nil {
-		return &StageError{Stage: StageHook, Batch: -1, Record: -1, Err: fmt.Errorf("save checkpoint of %q: %w", c.job, err)}
+		return hookError(fmt.Sprintf("save checkpoint of %q", c.job), err)
 	}
 	c.saved = pos
 	return nil
@@ -165,11 +157,7 @@ func (c *checkpointer) committedPos() []byte {
 }
 
 // resume seeks src to the job's stored position, if there is one.
-func resume[E any](ctx context.Context, src Source[E], store CheckpointStore, job string) ([]byte, error) {
-	ps, ok := src.(Positioner)
-	if !ok {
-		return nil, errors.New("weir: WithCheckpoint needs a source that implements weir.Positioner")
-	}
+func resume(ctx context.Context, src Positioner, store CheckpointStore, job string) ([]byte, error) {
 	pos, err := store.Load(ctx, job)
 	if err != nil {
 		return nil, fmt.Errorf("weir: load checkpoint of %q: %w", job, err)
@@ -177,7 +165,7 @@ func resume[E any](ctx context.Context, src Source[E], store CheckpointStore, jo
 	if pos == nil {
 		return nil, nil
 	}
-	if err := ps.Seek(pos); err != nil {
+	if err := src.Seek(pos); err != nil {
 		return nil, fmt.Errorf("weir: resume %q at %q: %w", job, pos, err)
 	}
 	return pos, nil

@@ -117,8 +117,7 @@ func TestCheckpointResumesAfterAFailure(t *testing.T) {
 				}
 				return nil
 			}}
-			p := mustNew(t, weir.Source[int](&numbers{n: n}), weir.Identity[int](), weir.Sink[int](first), cfg)
-			p.WithCheckpoint(store, "job")
+			p := mustNew(t, weir.Source[int](&numbers{n: n}), weir.Identity[int](), weir.Sink[int](first), cfg, weir.WithCheckpoint(store, "job"))
 			if err := p.Run(context.Background()); !errors.Is(err, sinkErr) {
 				t.Fatalf("first run = %v, want the sink's error", err)
 			}
@@ -136,8 +135,7 @@ func TestCheckpointResumesAfterAFailure(t *testing.T) {
 			}
 
 			second := &setSink{}
-			p = mustNew(t, weir.Source[int](&numbers{n: n}), weir.Identity[int](), weir.Sink[int](second), cfg)
-			p.WithCheckpoint(store, "job")
+			p = mustNew(t, weir.Source[int](&numbers{n: n}), weir.Identity[int](), weir.Sink[int](second), cfg, weir.WithCheckpoint(store, "job"))
 			mustRun(t, p)
 			if string(p.Stats().ResumedFrom) != strconv.Itoa(ck) {
 				t.Errorf("ResumedFrom = %q, want %d", p.Stats().ResumedFrom, ck)
@@ -179,8 +177,7 @@ func TestCheckpointWaitsForEarlierBatches(t *testing.T) {
 		return nil
 	}}
 	p = mustNew(t, weir.Source[int](&numbers{n: 40}), weir.Identity[int](), weir.Sink[int](sink),
-		weir.Config{BatchSize: 10, Workers: 4, QueueDepth: 4})
-	p.WithCheckpoint(store, "job")
+		weir.Config{BatchSize: 10, Workers: 4, QueueDepth: 4}, weir.WithCheckpoint(store, "job"))
 	mustRun(t, p)
 	<-release
 	if ckDuring != nil {
@@ -195,8 +192,7 @@ func TestSourceErrorLeavesCheckpointAtLastLoadedBatch(t *testing.T) {
 	store := &memStore{}
 	sink := &setSink{}
 	p := mustNew(t, weir.Source[int](&numbers{n: 1000, failAt: 650}), weir.Identity[int](), weir.Sink[int](sink),
-		weir.Config{BatchSize: 100, Workers: 2})
-	p.WithCheckpoint(store, "job")
+		weir.Config{BatchSize: 100, Workers: 2}, weir.WithCheckpoint(store, "job"))
 	err := p.Run(context.Background())
 	var se *weir.StageError
 	if !errors.As(err, &se) || se.Stage != weir.StageExtract || se.First != 650 || !strings.Contains(err.Error(), "disk read error") {
@@ -219,10 +215,9 @@ func TestSourceErrorLeavesCheckpointAtLastLoadedBatch(t *testing.T) {
 }
 
 func TestCheckpointNeedsAPositioner(t *testing.T) {
-	p := mustNew(t, weir.FromSlice(ints(3)), weir.Identity[int](), weir.Sink[int](&setSink{}), weir.Config{})
-	p.WithCheckpoint(&memStore{}, "job")
-	if err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "Positioner") {
-		t.Fatalf("Run = %v", err)
+	_, err := weir.New(weir.FromSlice(ints(3)), weir.Identity[int](), weir.Sink[int](&setSink{}), weir.Config{}, weir.WithCheckpoint(&memStore{}, "job"))
+	if err == nil || !strings.Contains(err.Error(), "Positioner") {
+		t.Fatalf("New = %v", err)
 	}
 }
 
@@ -244,8 +239,7 @@ func TestCancelledRunResumesExactly(t *testing.T) {
 		}
 		return nil
 	})
-	p := mustNew(t, weir.Source[int](&numbers{n: 10_000}), weir.Identity[int](), weir.Sink[int](sink), weir.Config{BatchSize: 100, Workers: 3})
-	p.WithCheckpoint(store, "job")
+	p := mustNew(t, weir.Source[int](&numbers{n: 10_000}), weir.Identity[int](), weir.Sink[int](sink), weir.Config{BatchSize: 100, Workers: 3}, weir.WithCheckpoint(store, "job"))
 	if err := p.Run(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v", err)
 	}
@@ -253,8 +247,7 @@ func TestCancelledRunResumesExactly(t *testing.T) {
 	if ck == 0 {
 		t.Fatalf("no checkpoint saved on cancellation")
 	}
-	p = mustNew(t, weir.Source[int](&numbers{n: 10_000}), weir.Identity[int](), weir.Sink[int](sink), weir.Config{BatchSize: 100, Workers: 3})
-	p.WithCheckpoint(store, "job")
+	p = mustNew(t, weir.Source[int](&numbers{n: 10_000}), weir.Identity[int](), weir.Sink[int](sink), weir.Config{BatchSize: 100, Workers: 3}, weir.WithCheckpoint(store, "job"))
 	mustRun(t, p)
 	for v := range 10_000 {
 		if _, ok := loaded.Load(v); !ok {

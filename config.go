@@ -5,23 +5,25 @@ import (
 	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/weir-etl/weir/adapt"
 )
 
 // Defaults applied by [Config.WithDefaults] to fields left at zero.
 const (
 	DefaultBatchSize     = 128
 	DefaultFlushInterval = 100 * time.Millisecond
-	// DefaultQueueDepthPerWorker: QueueDepth defaults to this many batches
-	// per worker.
-	DefaultQueueDepthPerWorker = 1
 )
 
 // Limits that [Config.Validate] enforces. They exist to turn a typo (an extra
 // zero or three) into an error instead of an out-of-memory crash.
 const (
-	MaxBatchSize        = 1 << 20
-	MaxConcurrency      = 1 << 12
-	MinFlushInterval    = time.Millisecond
+	MaxBatchSize   = 1 << 20
+	MaxConcurrency = 1 << 12
+)
+
+const (
+	minFlushInterval    = time.Millisecond
 	maxQueueDepthFactor = 64
 )
 
@@ -56,17 +58,17 @@ type Config struct {
 	BatchSize int
 	// BatchBytes closes a batch once the sizes of its records add up to at
 	// least this many bytes. 0 means no byte limit. Setting it requires
-	// record sizes: a [Sizer] record type or [Pipeline.WithSize].
+	// record sizes: a [Sizer] record type or [WithSize].
 	BatchBytes int64
 	// FlushInterval is the longest a record waits for its batch to fill:
 	// the batch closes this long after its first record arrived. Default
-	// 100ms; at least MinFlushInterval (a shorter timer would spin).
+	// 100ms; at least 1ms (a shorter timer would spin).
 	FlushInterval time.Duration
 	// Workers is how many batches are transformed at once. Default
 	// runtime.GOMAXPROCS(0).
 	Workers int
 	// TransformConcurrency is how many goroutines share the records of one
-	// batch inside a transform (the seed's hard-coded buffer_unordered(10)).
+	// batch inside a transform.
 	// Default 1: a plain loop, the fastest choice for CPU-bound transforms.
 	// Raise it for transforms that wait (lookups, remote calls). Output
 	// order is preserved either way.
@@ -79,42 +81,36 @@ type Config struct {
 	// concurrency than the transform (a database pool, a single-writer file).
 	LoadConcurrency int
 	// QueueDepth is how many batches wait between two stages. Default
-	// Workers × DefaultQueueDepthPerWorker.
+	// Workers.
 	QueueDepth int
 	// Adaptive lets the run tune its batch size and load concurrency by
 	// itself, with the controllers of package adapt: the batch size moves
-	// between 16 and BatchSize (default AdaptiveMaxBatchSize when Adaptive
-	// is set) from the measured fixed and per-record cost of loads, and the
-	// number of Sink.Write calls in flight moves between 1 and
-	// LoadConcurrency (default AdaptiveMaxLoadConcurrency) by AIMD on the
+	// between 16 and BatchSize (default 4096, adapt.DefaultMaxBatch, when
+	// Adaptive is set) from the measured fixed and per-record cost of
+	// loads, and the number of Sink.Write calls in flight moves between 1
+	// and LoadConcurrency (default 16, adapt.DefaultMaxLimit) by AIMD on the
 	// loads' latency. A separate load stage always runs. The memory
 	// formula above holds with BatchSize and LoadConcurrency as maxima.
 	// Stats.BatchSize and Stats.LoadLimit report the current choices.
 	Adaptive bool
 
 	// Retry retries failed Source.Read and Sink.Write calls whose error is
-	// retryable (see [Pipeline.WithRetryable]). The zero value retries
+	// retryable (see [WithRetryable]). The zero value retries
 	// nothing.
 	Retry RetryPolicy
 	// OnTransformError and OnLoadError say what happens to a record that
 	// fails in that stage: [FailRun] (the default) or [Skip] to the
-	// dead-letter sink set with [Pipeline.WithDeadLetter].
+	// dead-letter sink set with [WithDeadLetter].
 	OnTransformError, OnLoadError ErrorPolicy
 }
-
-// Defaults that apply when [Config.Adaptive] is set.
-const (
-	AdaptiveMaxBatchSize       = 4096
-	AdaptiveMaxLoadConcurrency = 16
-)
 
 // WithDefaults returns c with every zero field replaced by its default.
 func (c Config) WithDefaults() Config {
 	if c.Adaptive && c.BatchSize == 0 {
-		c.BatchSize = AdaptiveMaxBatchSize
+		c.BatchSize = adapt.DefaultMaxBatch
 	}
 	if c.Adaptive && c.LoadConcurrency == 0 {
-		c.LoadConcurrency = AdaptiveMaxLoadConcurrency
+		c.LoadConcurrency = adapt.DefaultMaxLimit
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = DefaultBatchSize
@@ -129,7 +125,7 @@ func (c Config) WithDefaults() Config {
 		c.TransformConcurrency = 1
 	}
 	if c.QueueDepth == 0 {
-		c.QueueDepth = c.Workers * DefaultQueueDepthPerWorker
+		c.QueueDepth = c.Workers
 	}
 	return c
 }
@@ -147,8 +143,8 @@ func (c Config) Validate() error {
 	if c.BatchBytes < 0 {
 		bad("BatchBytes must be >= 0 (0 means no byte limit), got %d", c.BatchBytes)
 	}
-	if c.FlushInterval < 0 || (c.FlushInterval > 0 && c.FlushInterval < MinFlushInterval) {
-		bad("FlushInterval must be >= %v (0 means %v), got %v", MinFlushInterval, DefaultFlushInterval, c.FlushInterval)
+	if c.FlushInterval < 0 || (c.FlushInterval > 0 && c.FlushInterval < minFlushInterval) {
+		bad("FlushInterval must be >= %v (0 means %v), got %v", minFlushInterval, DefaultFlushInterval, c.FlushInterval)
 	}
 	for _, f := range []struct {
 		name string

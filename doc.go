@@ -8,12 +8,21 @@
 // from pools and are reused: a [Sink] must not keep a batch after Write
 // returns, and a transform must not keep its input slice.
 //
-// A run has three stages. Extract: one goroutine calls [Source.Read]; another
-// closes batches by size, bytes or time (see [Config]). Transform:
-// [Config.Workers] goroutines apply the [Transform], each to a whole batch,
-// optionally spreading one batch's records over
+// A run has three stages. Extract: one goroutine calls [Source.Read] and
+// closes batches by size or bytes as records arrive; a timer goroutine
+// closes a partial batch once it has waited [Config.FlushInterval].
+// Transform: [Config.Workers] goroutines apply the [Transform], each to a
+// whole batch, optionally spreading one batch's records over
 // [Config.TransformConcurrency] goroutines. Load: batches go to
-// [Sink.Write], with [Config.LoadConcurrency] writes in flight.
+// [Sink.Write], on the worker that transformed them or, with
+// [Config.LoadConcurrency] > 0, on a separate stage of that many
+// goroutines.
+//
+// Options: [New] takes a [Config] (plain data, from flags or a file) and
+// [Option] values for what is not data: [WithHooks], [WithDeadLetter],
+// [WithCheckpoint], [WithExactlyOnce], [WithRetryable], [WithSize]. New
+// checks them against each other, so a run never fails half-way for a
+// reason known before it started.
 //
 // Ordering: records keep their order inside a batch through every transform.
 // Batches may be loaded out of order when more than one worker or loader is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -73,13 +74,11 @@ func TestExactlyOnceAcrossAFailureAndResume(t *testing.T) {
 			sink := newTxSink()
 			sink.failAt = 3001
 			cfg := weir.Config{BatchSize: 64, Workers: workers}
-			p := mustNew(t, weir.Source[int](&numbers{n: n}), weir.Identity[int](), weir.Sink[int](sink), cfg)
-			p.WithExactlyOnce(sink, "job")
+			p := mustNew(t, weir.Source[int](&numbers{n: n}), weir.Identity[int](), weir.Sink[int](sink), cfg, weir.WithExactlyOnce(sink, "job"))
 			if err := p.Run(context.Background()); err == nil {
 				t.Fatal("first run succeeded despite the failing batch")
 			}
-			p = mustNew(t, weir.Source[int](&numbers{n: n}), weir.Identity[int](), weir.Sink[int](sink), cfg)
-			p.WithExactlyOnce(sink, "job")
+			p = mustNew(t, weir.Source[int](&numbers{n: n}), weir.Identity[int](), weir.Sink[int](sink), cfg, weir.WithExactlyOnce(sink, "job"))
 			mustRun(t, p)
 			if sink.dup {
 				t.Fatal("a record was loaded twice")
@@ -97,8 +96,7 @@ func TestExactlyOnceRetryFindsACommitWhoseAckWasLost(t *testing.T) {
 		sink.lostAckAt = 1234
 		p := mustNew(t, weir.Source[int](&numbers{n: 3000}), weir.Identity[int](), weir.Sink[int](sink), weir.Config{
 			BatchSize: 100, Workers: 3, Retry: weir.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond},
-		})
-		p.WithExactlyOnce(sink, "job")
+		}, weir.WithExactlyOnce(sink, "job"))
 		mustRun(t, p)
 		if sink.dup || len(sink.rows) != 3000 {
 			t.Fatalf("loaded %d records, duplicate: %v", len(sink.rows), sink.dup)
@@ -115,16 +113,13 @@ func TestExactlyOnceRefusesWhatItCannotKeep(t *testing.T) {
 		"adaptive":         {Adaptive: true},
 		"bisection":        {OnLoadError: weir.Skip},
 	} {
-		p := mustNew(t, weir.Source[int](&numbers{n: 10}), weir.Identity[int](), weir.Sink[int](newTxSink()), cfg)
-		p.WithExactlyOnce(newTxSink(), "job")
-		p.WithDeadLetter(&deadLetters{})
-		if err := p.Run(context.Background()); err == nil {
-			t.Errorf("%s: exactly-once accepted", name)
+		_, err := weir.New(weir.Source[int](&numbers{n: 10}), weir.Identity[int](), weir.Sink[int](newTxSink()), cfg, weir.WithExactlyOnce(newTxSink(), "job"), weir.WithDeadLetter(&deadLetters{}))
+		if err == nil || !strings.Contains(err.Error(), "WithExactlyOnce") {
+			t.Errorf("%s: New = %v, want exactly-once refused", name, err)
 		}
 	}
-	p := mustNew(t, weir.Source[int](&numbers{n: 10}), weir.Identity[int](), weir.Sink[int](&setSink{}), weir.Config{})
-	p.WithExactlyOnce(&memStore{}, "job")
-	if err := p.Run(context.Background()); err == nil {
-		t.Errorf("a sink without WriteCheckpoint was accepted")
+	_, err := weir.New(weir.Source[int](&numbers{n: 10}), weir.Identity[int](), weir.Sink[int](&setSink{}), weir.Config{}, weir.WithExactlyOnce(&memStore{}, "job"))
+	if err == nil || !strings.Contains(err.Error(), "CheckpointSink") {
+		t.Errorf("a sink without WriteCheckpoint: New = %v", err)
 	}
 }

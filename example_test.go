@@ -142,17 +142,16 @@ func ExampleFromSeq() {
 	// [c]
 }
 
-func ExamplePipeline_WithHooks() {
+func ExampleWithHooks() {
 	p, _ := weir.New(weir.FromSlice([]int{1, 2, 3}), weir.Identity[int](), weir.SinkFunc[int](func(context.Context, []int) error {
 		return errors.New("database is read-only")
-	}), weir.Config{})
-	p.WithHooks(weir.Hooks{
+	}), weir.Config{}, weir.WithHooks(weir.Hooks{
 		Before: func(context.Context) error { fmt.Println("before"); return nil },
 		After: func(_ context.Context, st weir.Stats, err error) error {
 			fmt.Printf("after: %d loaded, error: %v\n", st.Load.Records, err)
 			return nil
 		},
-	})
+	}))
 	_ = p.Run(context.Background())
 	// Output:
 	// before

@@ -1,6 +1,5 @@
 package weir
 
-// DisableTiming turns off per-batch timing and histograms, so benchmarks can
-// measure what statistics cost. Record counters stay on: the end-of-run
-// accounting check needs them.
-func DisableTiming[E, T any](p *Pipeline[E, T]) { p.noTiming = true }
+// Timing says whether this test binary times batches: false when built
+// with -tags weir_notiming (see timing.go).
+const Timing = timing

@@ -34,23 +34,24 @@ func FuzzConfigValidate(f *testing.F) {
 		if err := d.Validate(); err != nil {
 			t.Fatalf("defaults of a valid config are invalid: %v", err)
 		}
-		if d.BatchSize < 1 || d.Workers < 1 || d.TransformConcurrency < 1 || d.QueueDepth < 1 || d.FlushInterval < weir.MinFlushInterval {
+		if d.BatchSize < 1 || d.Workers < 1 || d.TransformConcurrency < 1 || d.QueueDepth < 1 || d.FlushInterval < time.Millisecond {
 			t.Fatalf("WithDefaults left a zero: %+v", d)
 		}
 		if d.Workers > 64 || d.LoadConcurrency > 64 || d.QueueDepth > 256 || d.BatchSize > 1<<16 {
 			return // valid, but too big to run thousands of times here
 		}
 		var loaded atomic.Int64 // an adaptive run loads on several goroutines
+		var opts []weir.Option
+		if cfg.BatchBytes > 0 {
+			opts = append(opts, weir.WithSize(func(int) int { return 8 }))
+		}
 		p, err := weir.New(weir.FromSlice(ints(37)), weir.Identity[int](), weir.SinkFunc[int](func(_ context.Context, b []int) error {
 			loaded.Add(int64(len(b)))
 			return nil
 		}), weir.Config{BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval, Workers: 1,
-			TransformConcurrency: min(cfg.TransformConcurrency, 4), QueueDepth: cfg.QueueDepth, Adaptive: cfg.Adaptive})
+			TransformConcurrency: min(cfg.TransformConcurrency, 4), QueueDepth: cfg.QueueDepth, Adaptive: cfg.Adaptive}, opts...)
 		if err != nil {
 			t.Fatalf("New rejected a valid config: %v", err)
-		}
-		if cfg.BatchBytes > 0 {
-			p.WithSize(func(int) int { return 8 })
 		}
 		if err := p.Run(context.Background()); err != nil || loaded.Load() != 37 {
 			t.Fatalf("Run = %v, loaded %d of 37", err, loaded.Load())

@@ -55,9 +55,9 @@ func ints(n int) []int {
 	return s
 }
 
-func mustNew[E, T any](t testing.TB, src weir.Source[E], tr weir.Transform[E, T], sink weir.Sink[T], cfg weir.Config) *weir.Pipeline[E, T] {
+func mustNew[E, T any](t testing.TB, src weir.Source[E], tr weir.Transform[E, T], sink weir.Sink[T], cfg weir.Config, opts ...weir.Option) *weir.Pipeline[E, T] {
 	t.Helper()
-	p, err := weir.New(src, tr, sink, cfg)
+	p, err := weir.New(src, tr, sink, cfg, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -82,3 +82,11 @@ func blockingSource(n int) weir.Source[int] {
 }
 
 func ioEOF() error { return io.EOF }
+
+// skipWithoutTiming skips a test of latencies and busy times in a binary
+// built with -tags weir_notiming, which times nothing.
+func skipWithoutTiming(t *testing.T) {
+	if !weir.Timing {
+		t.Skip("built with weir_notiming: batches are not timed")
+	}
+}

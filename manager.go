@@ -104,7 +104,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			err := callRecover(func() error { return j.r.Run(ctx) })
+			err := try(func() error { return j.r.Run(ctx) })
 			if err == nil {
 				return
 			}

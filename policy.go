@@ -15,7 +15,7 @@ const (
 	// FailRun stops the run at the first failure (the default).
 	FailRun ErrorPolicy = iota
 	// Skip hands each failing record to the dead-letter sink (see
-	// [Pipeline.WithDeadLetter]) with its error, and carries on with the
+	// [WithDeadLetter]) with its error, and carries on with the
 	// rest. For the load stage, a batch whose write fails for good is split
 	// in halves and retried, recursively, so that only the records that
 	// really fail are dead-lettered (at most log2(batch) rounds). This needs
@@ -36,7 +36,7 @@ func (p ErrorPolicy) String() string {
 }
 
 // RetryPolicy retries failed source reads and sink writes whose error is
-// retryable (see [Pipeline.WithRetryable]): exponential backoff with jitter,
+// retryable (see [WithRetryable]): exponential backoff with jitter,
 // until MaxAttempts or MaxElapsed. The zero value retries nothing.
 // Cancelling the run interrupts a backoff wait at once.
 type RetryPolicy struct {
@@ -54,8 +54,8 @@ type RetryPolicy struct {
 
 // Defaults of [RetryPolicy].
 const (
-	DefaultInitialBackoff = 100 * time.Millisecond
-	DefaultMaxBackoff     = 10 * time.Second
+	defaultInitialBackoff = 100 * time.Millisecond
+	defaultMaxBackoff     = 10 * time.Second
 )
 
 func (r RetryPolicy) validate() []error {
@@ -72,14 +72,6 @@ func (r RetryPolicy) validate() []error {
 	return errs
 }
 
-// Retryable is implemented by errors that know whether trying again can
-// succeed (a dropped connection can, a constraint violation cannot). The
-// engine finds it with [errors.As].
-type Retryable interface {
-	error
-	Retryable() bool
-}
-
 // retryableErr marks an error as retryable; see [Transient].
 type retryableErr struct{ err error }
 
@@ -88,7 +80,9 @@ func (e retryableErr) Unwrap() error   { return e.err }
 func (e retryableErr) Retryable() bool { return true }
 
 // Transient marks err as retryable, for sources and sinks that know a
-// failure is temporary. Transient(nil) is nil.
+// failure is temporary: the default classifier (see [WithRetryable]) retries
+// an error if something in its chain has a Retryable() or Temporary()
+// method that returns true, and Transient adds one. Transient(nil) is nil.
 func Transient(err error) error {
 	if err == nil {
 		return nil
@@ -141,11 +135,11 @@ func (r retrier) do(ctx context.Context, op func() error) (int, error) {
 func (r retrier) wait(ctx context.Context, attempt int, start time.Time) bool {
 	backoff := r.policy.InitialBackoff
 	if backoff == 0 {
-		backoff = DefaultInitialBackoff
+		backoff = defaultInitialBackoff
 	}
 	maxBackoff := r.policy.MaxBackoff
 	if maxBackoff == 0 {
-		maxBackoff = DefaultMaxBackoff
+		maxBackoff = defaultMaxBackoff
 	}
 	for range attempt - 1 {
 		backoff = min(2*backoff, maxBackoff)
@@ -164,25 +158,4 @@ func (r retrier) wait(ctx context.Context, attempt int, start time.Time) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// Failure is what a dead-letter sink receives for each record the Skip
-// policy set aside. It is plain data, ready to encode (as connect/file's
-// JSON Lines sink does).
-type Failure struct {
-	// Stage is "transform" or "load".
-	Stage string `json:"stage"`
-	// Item is the record as it was when it failed: the source record for a
-	// transform, the transformed record for a load (for a transform chained
-	// with [Then], the intermediate record its second part failed on).
-	Item any `json:"item"`
-	// Error is the failure's message.
-	Error string `json:"error"`
-	// Attempts counts the tries, retries included.
-	Attempts int `json:"attempts"`
-	// Position is the record's extract position, from 0, or -1 when it
-	// cannot be known (after a transform that drops or multiplies records).
-	Position int64 `json:"position"`
-	// Batch is the sequence number of the batch it came in.
-	Batch int64 `json:"batch"`
 }

@@ -64,7 +64,7 @@ func (d *deadLetters) Write(_ context.Context, f []weir.Failure) error {
 func (d *deadLetters) items() []int {
 	var out []int
 	for _, f := range d.fails {
-		out = append(out, f.Item.(int))
+		out = append(out, f.Record.(int))
 	}
 	slices.Sort(out)
 	return out
@@ -193,8 +193,7 @@ func TestSkipIsolatesPoisonRecordsByBisection(t *testing.T) {
 			sink := &atomicSink{bad: bad}
 			var dl deadLetters
 			const n = 20_000
-			p := mustNew(t, weir.FromSlice(ints(n)), weir.Map(func(_ context.Context, v int) (int, error) { return v, nil }), weir.Sink[int](sink), cfg)
-			p.WithDeadLetter(&dl)
+			p := mustNew(t, weir.FromSlice(ints(n)), weir.Map(func(_ context.Context, v int) (int, error) { return v, nil }), weir.Sink[int](sink), cfg, weir.WithDeadLetter(&dl))
 			mustRun(t, p)
 			var want []int
 			for v := range n {
@@ -206,7 +205,7 @@ func TestSkipIsolatesPoisonRecordsByBisection(t *testing.T) {
 				t.Fatalf("dead-lettered %v, want exactly the poison records %v", got, want)
 			}
 			for _, f := range dl.fails {
-				if f.Stage != "load" || f.Position != int64(f.Item.(int)) || !strings.Contains(f.Error, "violates") {
+				if f.Stage != weir.StageLoad || f.Position != int64(f.Record.(int)) || !strings.Contains(f.Error, "violates") {
 					t.Errorf("failure record %+v", f)
 				}
 			}
@@ -264,8 +263,7 @@ func TestSkipDeadLettersFailingTransforms(t *testing.T) {
 				var dl deadLetters
 				const n = 1000
 				p := mustNew(t, weir.FromSlice(ints(n)), tr, weir.Sink[int](sink),
-					weir.Config{BatchSize: 64, Workers: 2, TransformConcurrency: conc, OnTransformError: weir.Skip})
-				p.WithDeadLetter(&dl)
+					weir.Config{BatchSize: 64, Workers: 2, TransformConcurrency: conc, OnTransformError: weir.Skip}, weir.WithDeadLetter(&dl))
 				mustRun(t, p)
 				var want []int
 				for v := range n {
@@ -277,7 +275,7 @@ func TestSkipDeadLettersFailingTransforms(t *testing.T) {
 					t.Fatalf("dead-lettered %v, want %v", got, want)
 				}
 				for _, f := range dl.fails {
-					if f.Stage != "transform" || f.Position != int64(f.Item.(int)) || f.Error == "" {
+					if f.Stage != weir.StageTransform || f.Position != int64(f.Record.(int)) || f.Error == "" {
 						t.Errorf("failure %+v", f)
 					}
 				}
@@ -306,8 +304,7 @@ func TestSkipWholeBatchForMapBatch(t *testing.T) {
 			return out, errors.New("lookup service down")
 		}
 		return append(out, in...), nil
-	}), weir.Sink[int](sink), weir.Config{BatchSize: 10, OnTransformError: weir.Skip})
-	p.WithDeadLetter(&dl)
+	}), weir.Sink[int](sink), weir.Config{BatchSize: 10, OnTransformError: weir.Skip}, weir.WithDeadLetter(&dl))
 	mustRun(t, p)
 	if got := dl.items(); !slices.Equal(got, []int{50, 51, 52, 53, 54, 55, 56, 57, 58, 59}) || len(sink.got) != 90 {
 		t.Fatalf("dead-lettered %v, stored %d", got, len(sink.got))
@@ -315,14 +312,13 @@ func TestSkipWholeBatchForMapBatch(t *testing.T) {
 }
 
 func TestSkipNeedsADeadLetterSinkThatWorks(t *testing.T) {
-	p := mustNew(t, weir.FromSlice(ints(10)), weir.Identity[int](), weir.Sink[int](&atomicSink{}), weir.Config{OnLoadError: weir.Skip})
-	if err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "WithDeadLetter") {
-		t.Fatalf("Run without a dead-letter sink = %v", err)
+	_, err := weir.New(weir.FromSlice(ints(10)), weir.Identity[int](), weir.Sink[int](&atomicSink{}), weir.Config{OnLoadError: weir.Skip})
+	if err == nil || !strings.Contains(err.Error(), "WithDeadLetter") {
+		t.Fatalf("New without a dead-letter sink = %v", err)
 	}
 	dlErr := errors.New("dead-letter disk full")
-	p = mustNew(t, weir.FromSlice(ints(10)), weir.Identity[int](), weir.Sink[int](&atomicSink{bad: func(v int) bool { return v == 3 }}),
-		weir.Config{OnLoadError: weir.Skip})
-	p.WithDeadLetter(weir.SinkFunc[weir.Failure](func(context.Context, []weir.Failure) error { return dlErr }))
+	p := mustNew(t, weir.FromSlice(ints(10)), weir.Identity[int](), weir.Sink[int](&atomicSink{bad: func(v int) bool { return v == 3 }}),
+		weir.Config{OnLoadError: weir.Skip}, weir.WithDeadLetter(weir.SinkFunc[weir.Failure](func(context.Context, []weir.Failure) error { return dlErr })))
 	if err := p.Run(context.Background()); !errors.Is(err, dlErr) {
 		t.Fatalf("Run with a failing dead-letter sink = %v, want its error", err)
 	}

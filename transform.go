@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"sync"
-	"sync/atomic"
 )
 
 // Transform turns a batch of E into a batch of T. Build one with [Map],
@@ -42,18 +40,18 @@ type skipper struct {
 }
 
 type skipped struct {
-	item  any
-	index int // in the failing transform's input; -1 when unmapped
-	err   error
+	record any
+	index  int // in the failing transform's input; -1 when unmapped
+	err    error
 }
 
-func (s *skipper) add(item any, index int, err error) {
+func (s *skipper) add(record any, index int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.unmapped {
 		index = -1
 	}
-	s.failed = append(s.failed, skipped{item, index, err})
+	s.failed = append(s.failed, skipped{record, index, err})
 }
 
 func (s *skipper) reset() {
@@ -61,22 +59,6 @@ func (s *skipper) reset() {
 	s.failed = s.failed[:0]
 	s.unmapped = false
 }
-
-// Name says which constructor built t ("map", "filter", ...).
-func (t Transform[E, T]) Name() string { return t.name }
-
-// ItemError is the error of a per-record transform, carrying the record's
-// index within its batch. [Pipeline.Run] turns it into a [*StageError] with
-// the record's position in the whole run.
-type ItemError struct {
-	Index int
-	Err   error
-}
-
-func (e *ItemError) Error() string { return fmt.Sprintf("record %d of batch: %v", e.Index, e.Err) }
-
-// Unwrap returns the transform function's error.
-func (e *ItemError) Unwrap() error { return e.Err }
 
 func mustFunc(name string, isNil bool) {
 	if isNil {
@@ -87,12 +69,11 @@ func mustFunc(name string, isNil bool) {
 // call1 calls f(ctx, v), turning a panic into a *PanicError: under the
 // Skip policy a panicking record is dead-lettered like a failing one.
 func call1[E, T any](f func(context.Context, E) (T, error), ctx context.Context, v E) (res T, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = &PanicError{Value: r, Stack: debug.Stack()}
-		}
-	}()
-	return f(ctx, v)
+	err = try(func() (err error) {
+		res, err = f(ctx, v)
+		return err
+	})
+	return res, err
 }
 
 // Map returns a transform that calls f once per record and keeps the
@@ -109,7 +90,7 @@ func Map[E, T any](f func(ctx context.Context, in E) (T, error)) Transform[E, T]
 			for i := range in {
 				v, err := f(ctx, in[i])
 				if err != nil {
-					return out, &ItemError{Index: i, Err: err}
+					return out, &RecordError{Index: i, Err: err}
 				}
 				out[i] = v
 			}
@@ -158,12 +139,11 @@ func compact[T any](out []T, ok []bool) []T {
 func Filter[E any](keep func(E) bool) Transform[E, E] {
 	mustFunc("Filter", keep == nil)
 	safeKeep := func(v E) (ok bool, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = &PanicError{Value: r, Stack: debug.Stack()}
-			}
-		}()
-		return keep(v), nil
+		err = try(func() error {
+			ok = keep(v)
+			return nil
+		})
+		return ok, err
 	}
 	return Transform[E, E]{name: "filter", inPlace: true, apply: func(_ context.Context, in []E, _ []E, o applyOpts) ([]E, error) {
 		n := 0
@@ -200,7 +180,7 @@ func FlatMap[E, T any](f func(ctx context.Context, in E, out []T) ([]T, error)) 
 			if sk == nil {
 				var err error
 				if buf, err = f(ctx, in[i], buf); err != nil {
-					return buf, &ItemError{Index: i, Err: err}
+					return buf, &RecordError{Index: i, Err: err}
 				}
 				continue
 			}
@@ -239,13 +219,13 @@ func FlatMap[E, T any](f func(ctx context.Context, in E, out []T) ([]T, error)) 
 }
 
 // callAppend calls a FlatMap function, turning a panic into a *PanicError.
-func callAppend[E, T any](f func(context.Context, E, []T) ([]T, error), ctx context.Context, v E, buf []T) (res []T, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			res, err = buf, &PanicError{Value: r, Stack: debug.Stack()}
-		}
-	}()
-	return f(ctx, v, buf)
+func callAppend[E, T any](f func(context.Context, E, []T) ([]T, error), ctx context.Context, v E, buf []T) ([]T, error) {
+	res := buf
+	err := try(func() (err error) {
+		res, err = f(ctx, v, buf)
+		return err
+	})
+	return res, err // on a panic, res is still buf
 }
 
 // MapBatch returns a transform that hands f the whole batch: f appends its
@@ -263,24 +243,19 @@ func MapBatch[E, T any](f func(ctx context.Context, in []E, out []T) ([]T, error
 
 // InPlace returns a transform that edits each record where it stands: the
 // batch read from the source travels on to the sink, and the engine
-// allocates nothing for it (the seed's "zero-copy transform"). With
+// allocates nothing for it (a zero-copy transform). With
 // TransformConcurrency > 1, records are shared by that many goroutines.
 func InPlace[E any](f func(ctx context.Context, rec *E) error) Transform[E, E] {
 	mustFunc("InPlace", f == nil)
-	safe := func(ctx context.Context, rec *E) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = &PanicError{Value: r, Stack: debug.Stack()}
-			}
-		}()
-		return f(ctx, rec)
+	safe := func(ctx context.Context, rec *E) error {
+		return try(func() error { return f(ctx, rec) })
 	}
 	return Transform[E, E]{name: "inplace", inPlace: true, oneToOne: true, apply: func(ctx context.Context, in []E, _ []E, o applyOpts) ([]E, error) {
 		switch {
 		case o.skip == nil && (o.conc <= 1 || len(in) < 2):
 			for i := range in {
 				if err := f(ctx, &in[i]); err != nil {
-					return in, &ItemError{Index: i, Err: err}
+					return in, &RecordError{Index: i, Err: err}
 				}
 			}
 			return in, nil
@@ -327,9 +302,9 @@ func Then[A, B, C any](first Transform[A, B], second Transform[B, C]) Transform[
 			defer func() { o.skip.unmapped = false }()
 		}
 		res, err := second.apply(ctx, mid, out, o)
-		var ie *ItemError
+		var ie *RecordError
 		if !first.oneToOne && errors.As(err, &ie) {
-			err = &ItemError{Index: -1, Err: fmt.Errorf("%s, record %d of its input: %w", second.name, ie.Index, ie.Err)}
+			err = &RecordError{Index: -1, Err: fmt.Errorf("%s, record %d of its input: %w", second.name, ie.Index, ie.Err)}
 		}
 		return res, err
 	}
@@ -368,71 +343,4 @@ func Then[A, B, C any](first Transform[A, B], second Transform[B, C]) Transform[
 		}
 		return res, err
 	}}
-}
-
-// grow returns s with length n, reusing its capacity when it can.
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
-}
-
-// forEach calls fn(i) for i in [0, n) on min(conc, n) goroutines, the
-// calling one included; callers keep their own plain loop for conc == 1,
-// which avoids allocating the closure. Errors come back as *ItemError; after the
-// first, no new index is started. A panic in fn on a helper goroutine is
-// returned as a *PanicError rather than crashing the process.
-func forEach(n, conc int, fn func(i int) error) error {
-	var (
-		next    atomic.Int64
-		failed  atomic.Bool
-		errOnce sync.Once
-		first   error
-	)
-	work := func() (err error) {
-		for !failed.Load() {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return nil
-			}
-			if err := fn(i); err != nil {
-				return &ItemError{Index: i, Err: err}
-			}
-		}
-		return nil
-	}
-	return runHelpers(min(conc, n), func(int) error { return work() }, &failed, &errOnce, &first)
-}
-
-// forRanges cuts [0, n) into k contiguous ranges and calls fn(part, lo, hi)
-// for each on its own goroutine (the caller runs part 0).
-func forRanges(n, k int, fn func(part, lo, hi int) error) error {
-	var (
-		failed  atomic.Bool
-		errOnce sync.Once
-		first   error
-	)
-	return runHelpers(k, func(part int) error {
-		lo, hi := part*n/k, (part+1)*n/k
-		return fn(part, lo, hi)
-	}, &failed, &errOnce, &first)
-}
-
-// runHelpers runs body(0..k-1), body(0) on the calling goroutine, and waits
-// for all of them. It returns the first error; panics become *PanicError.
-func runHelpers(k int, body func(part int) error, failed *atomic.Bool, errOnce *sync.Once, first *error) error {
-	record := func(err error) {
-		if err != nil {
-			failed.Store(true)
-			errOnce.Do(func() { *first = err })
-		}
-	}
-	var wg sync.WaitGroup
-	for part := 1; part < k; part++ {
-		wg.Go(func() { record(callRecover(func() error { return body(part) })) })
-	}
-	record(callRecover(func() error { return body(0) }))
-	wg.Wait()
-	return *first
 }

@@ -299,11 +299,11 @@ func TestRecordPositionsSurviveFilteringAndSinks(t *testing.T) {
 			t.Errorf("message %q should still say which intermediate record failed", err)
 		}
 	})
-	t.Run("a sink's ItemError after a one-to-one transform names the record", func(t *testing.T) {
+	t.Run("a sink's RecordError after a one-to-one transform names the record", func(t *testing.T) {
 		sink := weir.SinkFunc[int](func(_ context.Context, b []int) error {
 			for i, v := range b {
 				if v == 77 {
-					return fmt.Errorf("insert: %w", &weir.ItemError{Index: i, Err: boom})
+					return fmt.Errorf("insert: %w", &weir.RecordError{Index: i, Err: boom})
 				}
 			}
 			return nil
@@ -315,9 +315,9 @@ func TestRecordPositionsSurviveFilteringAndSinks(t *testing.T) {
 			t.Fatalf("Run = %v (%+v), want load error at record 77", err, se)
 		}
 	})
-	t.Run("a sink's ItemError after a filter names no record", func(t *testing.T) {
+	t.Run("a sink's RecordError after a filter names no record", func(t *testing.T) {
 		sink := weir.SinkFunc[int](func(_ context.Context, b []int) error {
-			return &weir.ItemError{Index: 1, Err: boom}
+			return &weir.RecordError{Index: 1, Err: boom}
 		})
 		p := mustNew(t, weir.FromSlice(ints(10)), weir.Filter(func(v int) bool { return v > 5 }), sink, weir.Config{BatchSize: 10})
 		err := p.Run(context.Background())

@@ -34,7 +34,7 @@ type Closer interface {
 }
 
 // Sizer is implemented by record types that know their size in bytes; see
-// [Config.BatchBytes]. It is found on E or *E; [Pipeline.WithSize] overrides
+// [Config.BatchBytes]. It is found on E or *E; [WithSize] overrides
 // it.
 type Sizer interface {
 	Size() int
@@ -52,25 +52,29 @@ type SinkFunc[T any] func(ctx context.Context, batch []T) error
 // Write calls f.
 func (f SinkFunc[T]) Write(ctx context.Context, batch []T) error { return f(ctx, batch) }
 
-// FromSlice returns a source that reads items in order, copying them into the
-// engine's batches. It does not modify items.
-func FromSlice[E any](items []E) Source[E] {
-	return &sliceSource[E]{items: items}
+// FromSlice returns a source that reads records in order, copying them into
+// the engine's batches. It does not modify records. A Read with a cancelled
+// context returns the context's error.
+func FromSlice[E any](records []E) Source[E] {
+	return &sliceSource[E]{records: records}
 }
 
-type sliceSource[E any] struct{ items []E }
+type sliceSource[E any] struct{ records []E }
 
 func (s *sliceSource[E]) Read(ctx context.Context, buf []E) (int, error) {
-	if len(s.items) == 0 {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(s.records) == 0 {
 		return 0, io.EOF
 	}
-	n := copy(buf, s.items)
-	s.items = s.items[n:]
+	n := copy(buf, s.records)
+	s.records = s.records[n:]
 	return n, nil
 }
 
 // FromChan returns a source that receives from ch until it is closed. Each
-// Read waits for one item, then takes whatever else is ready without
+// Read waits for one record, then takes whatever else is ready without
 // waiting, up to len(buf).
 func FromChan[E any](ch <-chan E) Source[E] {
 	return SourceFunc[E](func(ctx context.Context, buf []E) (int, error) {
@@ -142,6 +146,9 @@ type seqSource[E any] struct {
 }
 
 func (s *seqSource[E]) Read(ctx context.Context, buf []E) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	if s.next == nil {
 		s.next, s.stop = iter.Pull2(s.seq)
 	}

@@ -1,12 +1,12 @@
-// Package bucket is the seed's "bucket": a batcher and a worker pool that
-// producers push records into, usable without building a pipeline. Records
+// Package bucket is a batcher and a worker pool that producers push records
+// into, usable without building a pipeline. Records
 // added with [Bucket.Add] are grouped into batches by size, bytes or time
 // (the rules of [weir.Config]) and handed to a function on a pool of workers.
 //
 // A Bucket is a [weir.Pipeline] whose source is the bucket itself, so the
 // engine's guarantees hold here too: bounded memory, no goroutine outliving
 // Run, panics returned as errors, and no producer left blocked in Add when a
-// worker fails (the seed's Go sibling deadlocks there).
+// worker fails.
 package bucket
 
 import (
@@ -23,9 +23,9 @@ import (
 // ErrClosed is returned by [Bucket.Add] after [Bucket.Close].
 var ErrClosed = errors.New("bucket: closed")
 
-// ErrStopped is returned by [Bucket.Add] once [Bucket.Run] has returned
+// ErrRunEnded is returned by [Bucket.Add] once [Bucket.Run] has returned
 // without the bucket being closed (a worker failed, or ctx was cancelled).
-var ErrStopped = errors.New("bucket: stopped")
+var ErrRunEnded = errors.New("bucket: run ended")
 
 // Bucket batches records pushed by any number of producers and processes
 // the batches on a pool of workers. Create it with [New]; call Run once,
@@ -81,7 +81,7 @@ func (b *Bucket[T]) WithSize(size func(T) int) *Bucket[T] {
 
 // Add queues item for batching. It blocks while the bucket's buffer is full,
 // and returns early with ctx's error if ctx ends first, [ErrClosed] after
-// Close, or an error wrapping [ErrStopped] (and the run's error) once Run
+// Close, or an error wrapping [ErrRunEnded] (and the run's error) once Run
 // has returned: a producer never waits for a bucket that will not drain.
 // Add may be called from any number of goroutines. Cost: one uncontended
 // mutex lock and an append.
@@ -96,9 +96,9 @@ func (b *Bucket[T]) Add(ctx context.Context, item T) error {
 			err := b.endErr
 			b.mu.Unlock()
 			if err == nil {
-				return ErrStopped
+				return ErrRunEnded
 			}
-			return fmt.Errorf("%w: %w", ErrStopped, err)
+			return fmt.Errorf("%w: %w", ErrRunEnded, err)
 		case len(b.staged) < b.limit:
 			b.staged = append(b.staged, item)
 			b.mu.Unlock()
@@ -132,8 +132,8 @@ func (b *Bucket[T]) signal() {
 	}
 }
 
-// Read implements [weir.Source] for the engine; it is not for callers.
-func (b *Bucket[T]) Read(ctx context.Context, buf []T) (int, error) {
+// read is the pipeline's source: it hands over what producers added.
+func (b *Bucket[T]) read(ctx context.Context, buf []T) (int, error) {
 	for {
 		b.mu.Lock()
 		if len(b.staged) > 0 {
@@ -172,12 +172,13 @@ func (b *Bucket[T]) Run(ctx context.Context, fn func(ctx context.Context, batch 
 	if !b.started.CompareAndSwap(false, true) {
 		return errors.New("bucket: Run called twice")
 	}
-	p, err := weir.New[T, T](b, weir.Identity[T](), weir.SinkFunc[T](fn), b.cfg)
+	var opts []weir.Option
+	if b.size != nil {
+		opts = append(opts, weir.WithSize(b.size))
+	}
+	p, err := weir.New(weir.SourceFunc[T](b.read), weir.Identity[T](), weir.SinkFunc[T](fn), b.cfg, opts...)
 	if err != nil {
 		return fmt.Errorf("bucket: %w", err)
-	}
-	if b.size != nil {
-		p.WithSize(b.size)
 	}
 	b.p.Store(p)
 	err = p.Run(ctx)

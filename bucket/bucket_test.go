@@ -135,7 +135,7 @@ func gaps(n int, d time.Duration) []time.Duration {
 
 // TestWorkerFailureReleasesBlockedProducers is the seed's Go sibling's
 // deadlock: workers exit on an error while producers are blocked adding to a
-// full buffer. Here every blocked Add returns an error wrapping ErrStopped.
+// full buffer. Here every blocked Add returns an error wrapping ErrRunEnded.
 func TestWorkerFailureReleasesBlockedProducers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, err := bucket.New[int](weir.Config{BatchSize: 4, Workers: 1})
@@ -169,8 +169,8 @@ func TestWorkerFailureReleasesBlockedProducers(t *testing.T) {
 			t.Fatalf("Run = %v, want the worker's error", err)
 		}
 		for range producers {
-			if err := <-addErrs; !errors.Is(err, bucket.ErrStopped) || !errors.Is(err, boom) {
-				t.Fatalf("blocked Add returned %v, want ErrStopped wrapping the run's error", err)
+			if err := <-addErrs; !errors.Is(err, bucket.ErrRunEnded) || !errors.Is(err, boom) {
+				t.Fatalf("blocked Add returned %v, want ErrRunEnded wrapping the run's error", err)
 			}
 		}
 		if b.Pending() <= 0 {

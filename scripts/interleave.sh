@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
 # Runs Go benchmarks interleaved, so every variant sees the same machine
-# load: round r runs each pattern once, in turn, from one prebuilt test
-# binary. Prints the raw benchmark lines; pipe them to scripts/medians.sh.
+# load: round r runs each pattern once, in turn, from prebuilt test
+# binaries. Prints the raw benchmark lines; pipe them to scripts/medians.sh.
 #
 #   scripts/interleave.sh ROUNDS PKG 'BenchPattern1' 'BenchPattern2' ...
 #   scripts/interleave.sh 7 ./bench 'SeedSlim/engine=weir/batch=128/' 'SeedSlim/engine=baseline/batch=128/' | scripts/medians.sh
+#
+# A pattern written TAGS:PATTERN runs from a binary built with -tags TAGS,
+# e.g. 'weir_notiming:StatsOverhead/batch=128/' (the engine without timing).
+# Its output lines are prefixed with TAGS: so medians.sh keeps them apart.
 set -euo pipefail
 rounds=$1 pkg=$2
 shift 2
-bin=$(mktemp -d)/bench.test
-go test -c -o "$bin" "$pkg"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+binary() { # tags -> path of a test binary built with them
+	local bin="$dir/bench${1:+.$1}.test"
+	[ -x "$bin" ] || go test -c ${1:+-tags "$1"} -o "$bin" "$pkg"
+	echo "$bin"
+}
+for pat in "$@"; do
+	case "$pat" in *:*) binary "${pat%%:*}" >/dev/null ;; *) binary "" >/dev/null ;; esac
+done
 cd "$pkg"
 for ((r = 1; r <= rounds; r++)); do
 	for pat in "$@"; do
-		"$bin" -test.run '^$' -test.bench "$pat" -test.benchtime 1x -test.count 1 | grep '^Benchmark'
+		tags="" prefix=""
+		case "$pat" in *:*) tags=${pat%%:*} pat=${pat#*:} prefix="$tags:" ;; esac
+		"$(binary "$tags")" -test.run '^$' -test.bench "$pat" -test.benchtime 1x -test.count 1 | grep '^Benchmark' | sed "s/^/$prefix/"
 	done
 done
-rm -rf "$(dirname "$bin")"

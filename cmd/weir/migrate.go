@@ -259,13 +259,9 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := weir.New(src.src, users.Validated(), sink, cfg)
-	if err != nil {
-		return &usageError{err}
-	}
-	running.Store(p)
+	var opts []weir.Option
 	if r := tgt.retryable; r != nil {
-		p.WithRetryable(r)
+		opts = append(opts, weir.WithRetryable(r))
 	}
 	if f.resume {
 		if _, ok := src.src.(weir.Positioner); !ok {
@@ -275,8 +271,13 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		p.WithCheckpoint(store, src.job)
+		opts = append(opts, weir.WithCheckpoint(store, src.job))
 	}
+	p, err := weir.New(src.src, users.Validated(), sink, cfg, opts...)
+	if err != nil {
+		return &usageError{err}
+	}
+	running.Store(p)
 	fmt.Fprintf(stdout, "weir migrate: %s → %s (batch %d, workers %d, load concurrency %d)\n",
 		src.desc, tgt, p.Config().BatchSize, p.Config().Workers, loaders(p.Config()))
 

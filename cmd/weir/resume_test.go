@@ -179,11 +179,10 @@ func TestMigrationSurvivesAPostgresRestart(t *testing.T) {
 	p, err := weir.New[users.User, users.User](g, users.Validated(), rs, weir.Config{
 		BatchSize: 50, Workers: 2, LoadConcurrency: 2,
 		Retry: weir.RetryPolicy{MaxAttempts: 20, InitialBackoff: 50 * time.Millisecond, MaxElapsed: time.Minute},
-	})
+	}, weir.WithRetryable(postgres.Retryable))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.WithRetryable(postgres.Retryable)
 	if err := p.Run(ctx); err != nil {
 		t.Fatalf("Run across a restart: %v", err)
 	}

@@ -576,7 +576,7 @@ func (s *CSVSink[T]) encoder() *csvEncoder {
 
 // Write encodes batch, one row per record, and appends the rows to the
 // output as one block. A record whose Encode returns the wrong number of
-// fields fails the Write with a [*weir.ItemError] naming it, and nothing of
+// fields fails the Write with a [*weir.RecordError] naming it, and nothing of
 // the batch is written. Safe for concurrent use; it blocks while another
 // Write holds the lock or the buffer is being flushed.
 func (s *CSVSink[T]) Write(ctx context.Context, batch []T) error {
@@ -597,10 +597,10 @@ func (s *CSVSink[T]) Write(ctx context.Context, batch []T) error {
 	for i := range batch {
 		e.row = s.cfg.Encode(batch[i], e.row[:0])
 		if len(e.row) != len(s.cfg.Header) {
-			return &weir.ItemError{Index: i, Err: fmt.Errorf("CSV Encode returned %d fields for a header of %d", len(e.row), len(s.cfg.Header))}
+			return &weir.RecordError{Index: i, Err: fmt.Errorf("CSV Encode returned %d fields for a header of %d", len(e.row), len(s.cfg.Header))}
 		}
 		if err := e.write(e.row, s.cfg.UseCRLF); err != nil {
-			return &weir.ItemError{Index: i, Err: fmt.Errorf("encode CSV: %w", err)}
+			return &weir.RecordError{Index: i, Err: fmt.Errorf("encode CSV: %w", err)}
 		}
 	}
 	e.w.Flush()

@@ -310,9 +310,9 @@ func TestCSVSinkEncodeWrongFieldCount(t *testing.T) {
 		},
 	})
 	err := sink.Write(context.Background(), contacts[:3])
-	var ie *weir.ItemError
+	var ie *weir.RecordError
 	if !errors.As(err, &ie) || ie.Index != 1 {
-		t.Fatalf("error %v, want an ItemError for record 1", err)
+		t.Fatalf("error %v, want a RecordError for record 1", err)
 	}
 	// Nothing of the failed batch may leak into the next one.
 	if err := sink.Write(context.Background(), contacts[2:3]); err != nil {

@@ -11,17 +11,17 @@ import (
 
 // CreateDeadLetter opens the file at path for appending, creating it if
 // needed, and returns a dead-letter sink writing to it, for
-// [weir.Pipeline.WithDeadLetter]: a JSON Lines file with one
+// [weir.WithDeadLetter]: a JSON Lines file with one
 // [weir.Failure] per line, as
 //
-//	{"stage":"load","item":{"id":7,"name":"x"},"error":"...","attempts":1,"position":6,"batch":0}
+//	{"stage":"load","record":{"id":7,"name":"x"},"error":"...","attempts":1,"position":6,"batch":0}
 //
-// where "item" is the failed record encoded as JSON (its json tags apply).
+// where "record" is the failed record encoded as JSON (its json tags apply).
 // Decode the file back with a [JSONLSource] over a struct like weir.Failure
 // whose Item field has the record's type.
 //
 // It appends, rather than truncating, because a resumed run (see
-// [weir.Pipeline.WithCheckpoint]) does not see again the records an earlier
+// [weir.WithCheckpoint]) does not see again the records an earlier
 // run dead-lettered: their lines must stay. If the file ends in a partial
 // line (a crash in the middle of a write), a line break is added first, so
 // the next record starts a line of its own.
@@ -31,7 +31,7 @@ import (
 // as dead-lettered, a crash of the process does not lose it. Close syncs
 // the file to disk and closes it; the engine calls it at the end of the
 // run. A record whose Item does not encode as JSON (a channel, a func, a
-// NaN) is not an error: its item is written as
+// NaN) is not an error: its record is written as
 // {"unencodable": "<the value printed with %+v>", "encode_error": "..."},
 // so that a dead letter is never lost to its own encoding.
 //
@@ -87,20 +87,20 @@ func endPartialLine(f *os.File) error {
 	return err
 }
 
-// unencodable stands in for a dead-lettered item that JSON cannot hold.
+// unencodable stands in for a dead-lettered record that JSON cannot hold.
 type unencodable struct {
 	Value       string `json:"unencodable"`
 	EncodeError string `json:"encode_error"`
 }
 
-// failureFallback replaces the Item of a failure that did not encode. The
-// other fields of a Failure are strings and integers: only Item can fail.
+// failureFallback replaces the Record of a failure that did not encode. The
+// other fields of a Failure are strings and integers: only Record can fail.
 func failureFallback(rec any, err error) any {
 	f, ok := rec.(*weir.Failure)
 	if !ok {
 		return nil
 	}
 	alt := *f
-	alt.Item = unencodable{Value: fmt.Sprintf("%+v", f.Item), EncodeError: err.Error()}
+	alt.Record = unencodable{Value: fmt.Sprintf("%+v", f.Record), EncodeError: err.Error()}
 	return &alt
 }

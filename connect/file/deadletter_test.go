@@ -14,11 +14,11 @@ import (
 	"github.com/weir-etl/weir/connect/file"
 )
 
-// failureOf is weir.Failure with its Item typed, for decoding a
+// failureOf is weir.Failure with its Record typed, for decoding a
 // dead-letter file back.
 type failureOf[T any] struct {
 	Stage    string `json:"stage"`
-	Item     T      `json:"item"`
+	Record   T      `json:"record"`
 	Error    string `json:"error"`
 	Attempts int    `json:"attempts"`
 	Position int64  `json:"position"`
@@ -63,11 +63,10 @@ func TestDeadLetterFileHoldsTheRejectedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := weir.New(weir.FromSlice(recs), weir.Identity[idRec](), weir.Sink[idRec](sink),
-		weir.Config{BatchSize: 40, Workers: 2, LoadConcurrency: 3, OnLoadError: weir.Skip})
+		weir.Config{BatchSize: 40, Workers: 2, LoadConcurrency: 3, OnLoadError: weir.Skip}, weir.WithDeadLetter(dl))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.WithDeadLetter(dl)
 	if err := p.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -86,10 +85,10 @@ func TestDeadLetterFileHoldsTheRejectedRecords(t *testing.T) {
 	dead := readDeadLetters[idRec](t, path)
 	got := map[int]failureOf[idRec]{}
 	for _, f := range dead {
-		if _, dup := got[f.Item.ID]; dup {
-			t.Errorf("record %d dead-lettered twice", f.Item.ID)
+		if _, dup := got[f.Record.ID]; dup {
+			t.Errorf("record %d dead-lettered twice", f.Record.ID)
 		}
-		got[f.Item.ID] = f
+		got[f.Record.ID] = f
 	}
 	if len(got) != len(want) || int64(len(dead)) != p.Stats().DeadLettered() {
 		t.Fatalf("dead-letter file has %d records (%d distinct), want %d; stats count %d",
@@ -100,8 +99,8 @@ func TestDeadLetterFileHoldsTheRejectedRecords(t *testing.T) {
 		switch {
 		case !ok:
 			t.Errorf("rejected record %d is not in the dead-letter file", id)
-		case f.Item != recs[id]:
-			t.Errorf("record %d dead-lettered as %+v, want %+v", id, f.Item, recs[id])
+		case f.Record != recs[id]:
+			t.Errorf("record %d dead-lettered as %+v, want %+v", id, f.Record, recs[id])
 		case f.Error != fmt.Sprintf("id %d: check constraint", id) || f.Stage != "load" || f.Attempts != 1:
 			t.Errorf("record %d: stage %q, error %q, attempts %d", id, f.Stage, f.Error, f.Attempts)
 		case f.Position != int64(id) || f.Batch != int64(id/40):
@@ -114,7 +113,7 @@ func TestDeadLetterAppends(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "dead.jsonl")
 	// A crash left a partial line: the next record must start its own.
-	if err := os.WriteFile(path, []byte(`{"stage":"load","item":1,"error":"a","attempts":1,"position":0,"batch":0}`+"\n"+`{"stage":"lo`), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(`{"stage":"load","record":1,"error":"a","attempts":1,"position":0,"batch":0}`+"\n"+`{"stage":"lo`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for run := range 2 {
@@ -122,7 +121,7 @@ func TestDeadLetterAppends(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := dl.Write(ctx, []weir.Failure{{Stage: "transform", Item: 10 + run, Error: "bad", Attempts: 1, Position: 5}}); err != nil {
+		if err := dl.Write(ctx, []weir.Failure{{Stage: weir.StageTransform, Record: 10 + run, Error: "bad", Attempts: 1, Position: 5}}); err != nil {
 			t.Fatal(err)
 		}
 		if err := dl.Close(ctx); err != nil {
@@ -135,8 +134,8 @@ func TestDeadLetterAppends(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	if len(lines) != 4 || lines[1] != `{"stage":"lo` ||
-		lines[2] != `{"stage":"transform","item":10,"error":"bad","attempts":1,"position":5,"batch":0}` ||
-		!strings.Contains(lines[3], `"item":11`) {
+		lines[2] != `{"stage":"transform","record":10,"error":"bad","attempts":1,"position":5,"batch":0}` ||
+		!strings.Contains(lines[3], `"record":11`) {
 		t.Fatalf("dead-letter file after two appending runs:\n%s", data)
 	}
 }
@@ -152,28 +151,28 @@ func TestNewDeadLetterFlushesEveryWrite(t *testing.T) {
 		ID   int               `json:"id"`
 		Tags map[string]string `json:"tags"`
 	}
-	if err := dl.Write(ctx, []weir.Failure{{Stage: "load", Item: rec{ID: 1, Tags: map[string]string{"k": "v"}}, Error: "x", Attempts: 3, Position: -1, Batch: 2}}); err != nil {
+	if err := dl.Write(ctx, []weir.Failure{{Stage: weir.StageLoad, Record: rec{ID: 1, Tags: map[string]string{"k": "v"}}, Error: "x", Attempts: 3, Position: -1, Batch: 2}}); err != nil {
 		t.Fatal(err)
 	}
 	// No Flush, no Close: the line is already with the writer.
-	if got, want := w.String(), `{"stage":"load","item":{"id":1,"tags":{"k":"v"}},"error":"x","attempts":3,"position":-1,"batch":2}`+"\n"; got != want {
+	if got, want := w.String(), `{"stage":"load","record":{"id":1,"tags":{"k":"v"}},"error":"x","attempts":3,"position":-1,"batch":2}`+"\n"; got != want {
 		t.Fatalf("after one Write the writer holds\n%q\nwant\n%q", got, want)
 	}
 
 	// Items JSON cannot hold are kept as text rather than failing the
 	// run that dead-letters them.
 	if err := dl.Write(ctx, []weir.Failure{
-		{Stage: "load", Item: math.NaN(), Error: "nan"},
-		{Stage: "load", Item: make(chan int), Error: "chan"},
-		{Stage: "load", Item: "fine", Error: "ok"},
+		{Stage: weir.StageLoad, Record: math.NaN(), Error: "nan"},
+		{Stage: weir.StageLoad, Record: make(chan int), Error: "chan"},
+		{Stage: weir.StageLoad, Record: "fine", Error: "ok"},
 	}); err != nil {
 		t.Fatalf("Write of unencodable items = %v, want them written as stand-ins", err)
 	}
 	lines := strings.Split(strings.TrimSuffix(w.String(), "\n"), "\n")
 	if len(lines) != 4 ||
-		!strings.Contains(lines[1], `"item":{"unencodable":"NaN","encode_error":"json: unsupported value: NaN"}`) ||
+		!strings.Contains(lines[1], `"record":{"unencodable":"NaN","encode_error":"json: unsupported value: NaN"}`) ||
 		!strings.Contains(lines[2], `"unencodable":"0x`) || !strings.Contains(lines[2], `"error":"chan"`) ||
-		!strings.Contains(lines[3], `"item":"fine"`) {
+		!strings.Contains(lines[3], `"record":"fine"`) {
 		t.Fatalf("dead letters:\n%s", w.String())
 	}
 	if err := dl.Close(ctx); err != nil {

@@ -20,7 +20,7 @@
 // # Checkpoints and dead letters
 //
 // Both sources implement weir.Positioner, so a run with
-// weir's Pipeline.WithCheckpoint can resume: the position is the last line
+// weir.WithCheckpoint can resume: the position is the last line
 // accounted for, as JSON ({"line":1234}), and Seek skips that many lines
 // (for CSV, whole records, after the header) before the first Read.
 // [CheckpointStore] stores the positions of any number of jobs in one JSON

@@ -189,11 +189,12 @@ func ExampleNewCheckpointStore() {
 			fmt.Println("loaded", batch)
 			return nil
 		})
-		p, err := weir.New(src, weir.Identity[num](), weir.Sink[num](load), weir.Config{BatchSize: 2, Workers: 1})
+		p, err := weir.New(src, weir.Identity[num](), weir.Sink[num](load), weir.Config{BatchSize: 2, Workers: 1},
+			weir.WithCheckpoint(store, "numbers"))
 		if err != nil {
 			return err
 		}
-		return p.WithCheckpoint(store, "numbers").Run(context.Background())
+		return p.Run(context.Background())
 	}
 
 	if err := run(3); err != nil {
@@ -240,12 +241,12 @@ func ExampleCreateDeadLetter() {
 	})
 	users := []user{{1, "a@x"}, {2, "nope"}, {3, "c@x"}, {4, "d@x"}}
 	p, err := weir.New(weir.FromSlice(users), weir.Identity[user](), weir.Sink[user](load),
-		weir.Config{BatchSize: 4, Workers: 1, OnLoadError: weir.Skip})
+		weir.Config{BatchSize: 4, Workers: 1, OnLoadError: weir.Skip}, weir.WithDeadLetter(dl))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	if err := p.WithDeadLetter(dl).Run(context.Background()); err != nil { // closes dl
+	if err := p.Run(context.Background()); err != nil { // closes dl
 		fmt.Println(err)
 		return
 	}
@@ -254,5 +255,5 @@ func ExampleCreateDeadLetter() {
 	fmt.Print(string(data))
 	// Output:
 	// loaded 3 dead-lettered 1
-	// {"stage":"load","item":{"id":2,"email":"nope"},"error":"user 2: invalid email \"nope\"","attempts":1,"position":1,"batch":0}
+	// {"stage":"load","record":{"id":2,"email":"nope"},"error":"user 2: invalid email \"nope\"","attempts":1,"position":1,"batch":0}
 }

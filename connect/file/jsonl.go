@@ -349,7 +349,7 @@ func CreateJSONL[T any](path string, cfg JSONLSinkConfig) (*JSONLSink[T], error)
 
 // Write encodes batch, one line per record, and appends the lines to the
 // output as one contiguous block. A record that fails to encode (a channel,
-// a NaN, a failing MarshalJSON) fails the Write with a [*weir.ItemError]
+// a NaN, a failing MarshalJSON) fails the Write with a [*weir.RecordError]
 // naming it, and nothing of the batch is written. With
 // [JSONLSinkConfig.FlushEveryWrite], the lines are flushed to the underlying
 // writer before Write returns. Safe for concurrent use; it blocks while
@@ -379,7 +379,7 @@ func (s *JSONLSink[T]) Write(ctx context.Context, batch []T) error {
 					continue
 				}
 			}
-			return &weir.ItemError{Index: i, Err: fmt.Errorf("encode JSON: %w", err)}
+			return &weir.RecordError{Index: i, Err: fmt.Errorf("encode JSON: %w", err)}
 		}
 	}
 	return s.out.write(b.Bytes())

@@ -478,9 +478,9 @@ func TestJSONLSinkEncodeError(t *testing.T) {
 	var out bytes.Buffer
 	sink, _ := file.NewJSONLSink[any](&out, file.JSONLSinkConfig{})
 	err := sink.Write(context.Background(), []any{1, math.NaN(), 3})
-	var ie *weir.ItemError
+	var ie *weir.RecordError
 	if !errors.As(err, &ie) || ie.Index != 1 {
-		t.Fatalf("error %v, want an ItemError for record 1", err)
+		t.Fatalf("error %v, want a RecordError for record 1", err)
 	}
 	if err := sink.Close(context.Background()); err != nil {
 		t.Fatal(err)

@@ -73,7 +73,7 @@ func (s *JSONLSource[E]) Position() ([]byte, error) {
 // error wrapping [ErrPastEnd] that names both line numbers, and later Reads
 // return it too.
 //
-// It implements [weir.Positioner], for [weir.Pipeline.WithCheckpoint]. The
+// It implements [weir.Positioner], for [weir.WithCheckpoint]. The
 // position only counts lines: resuming on another file, or on one edited
 // above the position, reads from the wrong place.
 func (s *JSONLSource[E]) Seek(pos []byte) error {
@@ -134,7 +134,7 @@ func (s *CSVSource[E]) Position() ([]byte, error) {
 // (it falls inside a multi-line record): the input is not the file the
 // position was taken on.
 //
-// It implements [weir.Positioner], for [weir.Pipeline.WithCheckpoint].
+// It implements [weir.Positioner], for [weir.WithCheckpoint].
 func (s *CSVSource[E]) Seek(pos []byte) error {
 	line, err := parseLinePos(pos)
 	if err != nil {

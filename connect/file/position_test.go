@@ -84,11 +84,10 @@ func checkResume(t *testing.T, cfg weir.Config, store weir.CheckpointStore, open
 	t.Helper()
 	ctx := t.Context()
 	first := failOn(failID)
-	p, err := weir.New(open(), weir.Identity[idRec](), weir.Sink[idRec](first), cfg)
+	p, err := weir.New(open(), weir.Identity[idRec](), weir.Sink[idRec](first), cfg, weir.WithCheckpoint(store, "job"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.WithCheckpoint(store, "job")
 	if err := p.Run(ctx); !errors.Is(err, errSinkDown) {
 		t.Fatalf("run 1 = %v, want the sink's error", err)
 	}
@@ -110,11 +109,10 @@ func checkResume(t *testing.T, cfg weir.Config, store weir.CheckpointStore, open
 	}
 
 	second := &idSink{}
-	p, err = weir.New(open(), weir.Identity[idRec](), weir.Sink[idRec](second), cfg)
+	p, err = weir.New(open(), weir.Identity[idRec](), weir.Sink[idRec](second), cfg, weir.WithCheckpoint(store, "job"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.WithCheckpoint(store, "job")
 	if err := p.Run(ctx); err != nil {
 		t.Fatalf("run 2: %v", err)
 	}
@@ -140,11 +138,10 @@ func checkResume(t *testing.T, cfg weir.Config, store weir.CheckpointStore, open
 	}
 
 	third := &idSink{}
-	p, err = weir.New(open(), weir.Identity[idRec](), weir.Sink[idRec](third), cfg)
+	p, err = weir.New(open(), weir.Identity[idRec](), weir.Sink[idRec](third), cfg, weir.WithCheckpoint(store, "job"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.WithCheckpoint(store, "job")
 	if err := p.Run(ctx); err != nil || len(third.got) != 0 {
 		t.Fatalf("run 3 = %v, loaded %d records; want nothing left to load", err, len(third.got))
 	}

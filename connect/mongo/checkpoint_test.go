@@ -172,11 +172,10 @@ func TestSourceResumesFromCheckpointStore(t *testing.T) {
 			}
 			runOnce := func(failID int64) (*docSink, *weir.Pipeline[doc, doc], error) {
 				sink := &docSink{failID: failID, got: map[int64]int{}}
-				p, err := weir.New(weir.Source[doc](newSource[doc](t, cfg)), weir.Identity[doc](), weir.Sink[doc](sink), wcfg)
+				p, err := weir.New(weir.Source[doc](newSource[doc](t, cfg)), weir.Identity[doc](), weir.Sink[doc](sink), wcfg, weir.WithCheckpoint(store, "docs"))
 				if err != nil {
 					t.Fatal(err)
 				}
-				p.WithCheckpoint(store, "docs")
 				return sink, p, p.Run(ctx)
 			}
 

@@ -82,7 +82,7 @@
 //
 // With weir's engine, the records a source has returned are not yet
 // loaded; checkpoint a position only once every record before it is. The
-// source implements weir.Positioner for that: with Pipeline.WithCheckpoint
+// source implements weir.Positioner for that: with weir.WithCheckpoint
 // the engine saves [Source.Position] (the last _id as canonical Extended
 // JSON, {"_id":{"$oid":"..."}}) once every document up to it is loaded, and
 // on the next run [Source.Seek] sets After from it. Keep the positions in

@@ -118,11 +118,12 @@ func ExampleSource_Position() {
 			fmt.Println("loaded", batch)
 			return nil
 		})
-		p, err := weir.New(src, weir.Identity[Event](), show, weir.Config{Workers: 1})
+		p, err := weir.New(src, weir.Identity[Event](), show, weir.Config{Workers: 1},
+			weir.WithCheckpoint(store, "events"))
 		if err != nil {
 			return err
 		}
-		return p.WithCheckpoint(store, "events").Run(ctx)
+		return p.Run(ctx)
 	}
 
 	_, _ = coll.InsertMany(ctx, []Event{{1, "signup"}, {2, "login"}})

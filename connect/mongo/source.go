@@ -377,7 +377,7 @@ func formatID(rv bson.RawValue) string {
 // already read. Safe to call from any goroutine; it allocates the slice.
 //
 // With weir's engine, records returned by Read may not be loaded yet: for
-// checkpoints, use weir's Pipeline.WithCheckpoint, which saves a position
+// checkpoints, use weir.WithCheckpoint, which saves a position
 // only once every record before it is loaded (see [Source.Position]).
 func (s *Source[E]) LastKey() []any {
 	s.mu.Lock()

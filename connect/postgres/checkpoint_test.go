@@ -291,11 +291,10 @@ func TestSourceResumesFromCheckpointStore(t *testing.T) {
 					t.Fatal(err)
 				}
 				sink := &recordingSink{inner: inner, got: map[int64]int{}}
-				p, err := weir.New(src, weir.Identity[bigRow](), weir.Sink[bigRow](sink), cfg)
+				p, err := weir.New(src, weir.Identity[bigRow](), weir.Sink[bigRow](sink), cfg, weir.WithCheckpoint(store, "copy-src"))
 				if err != nil {
 					t.Fatal(err)
 				}
-				p.WithCheckpoint(store, "copy-src")
 				return sink, p, p.Run(ctx)
 			}
 

@@ -40,7 +40,7 @@
 // is, and [Source.LastKey] (the key of the last record returned) is all a
 // later run needs to resume with [SourceConfig.After]. The source implements
 // weir.Positioner, and [CheckpointStore] keeps weir's checkpoints in a table
-// of the database, so Pipeline.WithCheckpoint makes a job resumable.
+// of the database, so weir.WithCheckpoint makes a job resumable.
 //
 // # A job
 //

@@ -72,11 +72,10 @@ func TestExactlyOnceIntoPostgres(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	first := &stopAfter{MultiSink: newSink(), cancel: cancel}
-	p, err := weir.New[order, order](&orderSource{orders: orders}, weir.Identity[order](), first, cfg)
+	p, err := weir.New[order, order](&orderSource{orders: orders}, weir.Identity[order](), first, cfg, weir.WithExactlyOnce(store, "orders"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.WithExactlyOnce(store, "orders")
 	if err := p.Run(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("first run = %v, want it cancelled", err)
 	}
@@ -89,11 +88,10 @@ func TestExactlyOnceIntoPostgres(t *testing.T) {
 		t.Fatalf("after the stop: %d orders in the table, checkpoint %q: want them equal and mid-way", mid, pos)
 	}
 
-	p, err = weir.New[order, order](&orderSource{orders: orders}, weir.Identity[order](), newSink(), cfg)
+	p, err = weir.New[order, order](&orderSource{orders: orders}, weir.Identity[order](), newSink(), cfg, weir.WithExactlyOnce(store, "orders"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.WithExactlyOnce(store, "orders")
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatalf("resumed run: %v", err)
 	}

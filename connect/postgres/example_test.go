@@ -180,11 +180,10 @@ func ExampleNewCheckpointStore() {
 	p, err := weir.New(src, weir.Identity[user](), sink, weir.Config{
 		LoadConcurrency: 4,
 		Retry:           weir.RetryPolicy{MaxAttempts: 5},
-	})
+	}, weir.WithCheckpoint(store, "copy-users"), weir.WithRetryable(postgres.Retryable))
 	if err != nil {
 		log.Fatal(err)
 	}
-	p.WithCheckpoint(store, "copy-users").WithRetryable(postgres.Retryable)
 	if err := p.Run(ctx); err != nil {
 		log.Fatal(err) // run it again: it resumes
 	}

@@ -63,11 +63,10 @@ func TestPoisonRecordsGoToTheDeadLetterFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := weir.New(weir.Source[reading](src), weir.Identity[reading](), weir.Sink[reading](sink),
-		weir.Config{BatchSize: 5000, Workers: 2, LoadConcurrency: 2, OnLoadError: weir.Skip})
+		weir.Config{BatchSize: 5000, Workers: 2, LoadConcurrency: 2, OnLoadError: weir.Skip}, weir.WithDeadLetter(dl))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.WithDeadLetter(dl)
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -88,17 +87,17 @@ func TestPoisonRecordsGoToTheDeadLetterFile(t *testing.T) {
 	for sc.Scan() {
 		var rec struct {
 			Stage    string  `json:"stage"`
-			Item     reading `json:"item"`
+			Record   reading `json:"record"`
 			Error    string  `json:"error"`
 			Position int64   `json:"position"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatalf("dead-letter line %q: %v", sc.Text(), err)
 		}
-		if rec.Stage != "load" || rec.Position != rec.Item.ID || !strings.Contains(rec.Error, "readings_value_check") {
+		if rec.Stage != "load" || rec.Position != rec.Record.ID || !strings.Contains(rec.Error, "readings_value_check") {
 			t.Errorf("dead letter %+v", rec)
 		}
-		got = append(got, rec.Item.ID)
+		got = append(got, rec.Record.ID)
 	}
 	slices.Sort(got)
 	if !slices.Equal(got, want) {

@@ -30,8 +30,8 @@ import (
 // unique, foreign key, NOT NULL, check), data exceptions (class 22) and
 // syntax or access errors (class 42): those fail again.
 //
-// Its signature is the one weir's Pipeline.WithRetryable takes:
-// p.WithRetryable(postgres.Retryable) makes weir.Config.Retry retry exactly
+// Its signature is the one weir.WithRetryable takes:
+// weir.WithRetryable(postgres.Retryable) makes weir.Config.Retry retry exactly
 // these errors (the engine's default classifier does not know SQLSTATE
 // codes).
 //

@@ -167,12 +167,11 @@ func TestRetryableInPipeline(t *testing.T) {
 			p, err := weir.New(weir.FromSlice(kvRange(1, 300, "v")), weir.Identity[kv](), weir.Sink[kv](sink), weir.Config{
 				BatchSize: 100, Workers: 1,
 				Retry: weir.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond},
-			})
+			}, weir.WithRetryable(postgres.Retryable))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tc.classify {
-				p.WithRetryable(postgres.Retryable)
 			}
 			err = p.Run(t.Context())
 			if (err != nil) != tc.wantErr {

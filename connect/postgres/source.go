@@ -73,7 +73,7 @@ type SourceConfig[E any] struct {
 // Give the source a pgx.Tx with REPEATABLE READ as its DB for one snapshot.
 //
 // Source implements weir.Positioner ([Source.Position], [Source.Seek]), so
-// a run with weir's Pipeline.WithCheckpoint resumes after the last key
+// a run with weir.WithCheckpoint resumes after the last key
 // whose records were all loaded; [CheckpointStore] keeps the positions in
 // the database.
 //
@@ -344,7 +344,7 @@ func (s *Source[E]) setPosition(k any) {
 // already read. Safe to call from any goroutine; it allocates the slice.
 //
 // Note that with weir's engine, records returned by Read may not be loaded
-// yet: for checkpoints, use weir's Pipeline.WithCheckpoint, which saves a
+// yet: for checkpoints, use weir.WithCheckpoint, which saves a
 // position only once every record before it is loaded.
 func (s *Source[E]) LastKey() []any {
 	s.mu.Lock()

@@ -249,11 +249,10 @@ func TestSourceResumesFromCheckpointStore(t *testing.T) {
 					t.Fatal(err)
 				}
 				sink := &recordingSink{inner: inner, got: map[int64]int{}}
-				p, err := weir.New(src, weir.Identity[kv](), weir.Sink[kv](sink), cfg)
+				p, err := weir.New(src, weir.Identity[kv](), weir.Sink[kv](sink), cfg, weir.WithCheckpoint(store, "copy-kv"))
 				if err != nil {
 					t.Fatal(err)
 				}
-				p.WithCheckpoint(store, "copy-kv")
 				return sink, p, p.Run(ctx)
 			}
 

@@ -222,11 +222,12 @@ func ExampleNewCheckpointStore() {
 			fmt.Println("loaded", batch)
 			return nil
 		})
-		p, err := weir.New(src, weir.Identity[event](), weir.Sink[event](show), weir.Config{Workers: 1})
+		p, err := weir.New(src, weir.Identity[event](), weir.Sink[event](show), weir.Config{Workers: 1},
+			weir.WithCheckpoint(store, "events"))
 		if err != nil {
 			return err
 		}
-		return p.WithCheckpoint(store, "events").Run(context.Background())
+		return p.Run(context.Background())
 	}
 
 	if err := run(); err != nil {

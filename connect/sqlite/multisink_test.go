@@ -166,9 +166,9 @@ func TestMultiSinkFailingRowRollsBackBatch(t *testing.T) {
 		batch := makeUsers(1, 5)
 		batch[3].Name = ""
 		err := sink.Write(ctx, batch)
-		var ie *weir.ItemError
+		var ie *weir.RecordError
 		if !errors.As(err, &ie) || ie.Index != 3 {
-			t.Fatalf("error %v, want an ItemError for record 3", err)
+			t.Fatalf("error %v, want a RecordError for record 3", err)
 		}
 		if got := queryInt(t, db, "SELECT count(*) FROM users"); got != 0 {
 			t.Fatalf("%d users after a failed split", got)
@@ -277,9 +277,9 @@ func TestMultiSinkRowMisuse(t *testing.T) {
 	for mode, want := range []string{"out of range", "1 values for users"} {
 		sink, _ := sqlite.NewMultiSink(db, sqlite.MultiSinkConfig[user]{Splitter: badSplitter{mode}})
 		err := sink.Write(context.Background(), makeUsers(1, 2))
-		var ie *weir.ItemError
+		var ie *weir.RecordError
 		if !errors.As(err, &ie) || ie.Index != 0 || !strings.Contains(err.Error(), want) {
-			t.Errorf("mode %d: error %v, want an ItemError for record 0 mentioning %q", mode, err, want)
+			t.Errorf("mode %d: error %v, want a RecordError for record 0 mentioning %q", mode, err, want)
 		}
 		if err := sink.Close(context.Background()); err != nil {
 			t.Error(err)

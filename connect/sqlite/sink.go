@@ -283,7 +283,7 @@ func NewSink[T any](db *sql.DB, cfg SinkConfig[T]) (*Sink[T], error) {
 
 // Write inserts batch in one transaction and blocks until it commits or
 // fails; on failure nothing of the batch stays. A Values call returning the
-// wrong number of values fails the Write with a [*weir.ItemError] naming
+// wrong number of values fails the Write with a [*weir.RecordError] naming
 // the record.
 func (s *Sink[T]) Write(ctx context.Context, batch []T) error {
 	s.mu.Lock()
@@ -301,7 +301,7 @@ func (s *Sink[T]) Write(ctx context.Context, batch []T) error {
 		before := len(args)
 		args = s.cfg.Values(batch[i], args)
 		if got := len(args) - before; got != ncols {
-			return &weir.ItemError{Index: i, Err: fmt.Errorf("sqlite: %s: Values gave %d values for %d columns", s.cfg.Table.Name, got, ncols)}
+			return &weir.RecordError{Index: i, Err: fmt.Errorf("sqlite: %s: Values gave %d values for %d columns", s.cfg.Table.Name, got, ncols)}
 		}
 	}
 	if err := s.ins.prepare(ctx, len(batch)); err != nil {
@@ -477,7 +477,7 @@ func (w *rowWriter) reset() {
 // Write splits batch and inserts every table's rows in one transaction,
 // blocking until it commits or fails; on failure nothing of the batch
 // stays. A Split error (or a bad Row call) fails the Write with a
-// [*weir.ItemError] naming the record.
+// [*weir.RecordError] naming the record.
 func (m *MultiSink[T]) Write(ctx context.Context, batch []T) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -492,7 +492,7 @@ func (m *MultiSink[T]) Write(ctx context.Context, batch []T) error {
 			err = m.w.err
 		}
 		if err != nil {
-			return &weir.ItemError{Index: i, Err: fmt.Errorf("sqlite: split: %w", err)}
+			return &weir.RecordError{Index: i, Err: fmt.Errorf("sqlite: split: %w", err)}
 		}
 	}
 	for t, in := range m.ins {

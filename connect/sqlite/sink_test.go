@@ -320,9 +320,9 @@ func TestSinkValuesErrorsAndClose(t *testing.T) {
 		return fiveValues(r, row)
 	}})
 	err := sink.Write(ctx, fiveBatch(1, 5))
-	var ie *weir.ItemError
+	var ie *weir.RecordError
 	if !errors.As(err, &ie) || ie.Index != 2 {
-		t.Fatalf("error %v, want an ItemError for record 2", err)
+		t.Fatalf("error %v, want a RecordError for record 2", err)
 	}
 	if got := queryInt(t, db, "SELECT count(*) FROM five"); got != 0 {
 		t.Fatalf("%d rows after a failed batch", got)

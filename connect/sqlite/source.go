@@ -84,7 +84,7 @@ func (c SourceConfig[E]) Validate() error {
 // during the read are not seen; rows ahead of it are.
 //
 // Source implements weir.Positioner ([Source.Position], [Source.Seek]), so
-// a run with weir's Pipeline.WithCheckpoint resumes after the last key
+// a run with weir.WithCheckpoint resumes after the last key
 // whose records were all loaded; [CheckpointStore] keeps the positions in
 // the same database.
 //
@@ -247,7 +247,7 @@ func (s *Source[E]) what() string {
 // resume after that record. Safe for concurrent use.
 //
 // With weir's engine, records Read returned may not be loaded yet: for
-// checkpoints, use weir's Pipeline.WithCheckpoint, which saves a key only
+// checkpoints, use weir.WithCheckpoint, which saves a key only
 // once every record before it is loaded.
 func (s *Source[E]) LastKey() []any {
 	s.mu.Lock()

@@ -8,7 +8,7 @@
 // skips or updates a row whose key exists. [Source] reads a table or query with keyset
 // pagination and can resume from a key: it implements weir.Positioner,
 // and [CheckpointStore] keeps the checkpoints of weir's
-// Pipeline.WithCheckpoint in a table of the database. [Exec] runs schema
+// weir.WithCheckpoint in a table of the database. [Exec] runs schema
 // scripts. The package follows the shape package connect describes.
 //
 // # One writer
