@@ -164,14 +164,16 @@ func TestRetryableInPipeline(t *testing.T) {
 				}
 				return copySink.Write(ctx, batch)
 			})
+			var opts []weir.Option
+			if tc.classify {
+				opts = append(opts, weir.WithRetryable(postgres.Retryable))
+			}
 			p, err := weir.New(weir.FromSlice(kvRange(1, 300, "v")), weir.Identity[kv](), weir.Sink[kv](sink), weir.Config{
 				BatchSize: 100, Workers: 1,
 				Retry: weir.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond},
-			}, weir.WithRetryable(postgres.Retryable))
+			}, opts...)
 			if err != nil {
 				t.Fatal(err)
-			}
-			if tc.classify {
 			}
 			err = p.Run(t.Context())
 			if (err != nil) != tc.wantErr {
