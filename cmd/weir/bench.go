@@ -28,12 +28,14 @@ import (
 
 const benchUsage = `Usage: weir bench [flags]
 
-Reproduces the seed's performance report with weir's own engine:
+Reproduces the performance report of the reference tuning guide (a Rust
+ETL framework's, which weir follows; called "the seed" in the tables) with
+weir's own engine:
 
-  1. the seed's configurations (batch 500 × 8 workers, 64 × 3, 128 × 4, and
+  1. the guide's configurations (batch 500 × 8 workers, 64 × 3, 128 × 4, and
      its "start with defaults" 100 × 4) on slim (~100 B) and fat (~55 KB)
      user records into a SumSink, with time, records/s, peak heap, peak RSS
-     and allocations per record, next to the seed's published numbers;
+     and allocations per record, next to the guide's published numbers;
   2. a sweep of batch size × workers on a memory-, a CPU- and an I/O-bound
      sink, best cell marked;
   3. the adaptive engine (weir.Config{Adaptive: true}) against the best

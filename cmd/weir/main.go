@@ -19,7 +19,7 @@ const (
 
 Usage:
   weir migrate [flags]   nested user documents → 15 tables (default: 20,000 generated users → ./weir.db)
-  weir bench [flags]     the seed's performance report, measured with weir's engine (Markdown tables)
+  weir bench [flags]     the reference tuning guide's performance report, measured with weir's engine
   weir help [command]    this text, or a command's flags
 
 Run 'weir migrate -h' for the migrate flags.

@@ -58,7 +58,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 	fs.StringVar(&f.from, "from", "gen", "source: gen (generated users), jsonl:PATH (one document per line, as mongoexport writes), or mongodb://HOST:PORT/DB.COLLECTION")
 	fs.StringVar(&f.to, "to", "sqlite:weir.db", "target: sqlite:PATH or postgres://USER@HOST:PORT/DB")
 	fs.Int64Var(&f.users, "users", 20_000, "users to generate (with --from gen)")
-	fs.IntVar(&f.blobSize, "blob-size", users.DefaultBlobSize, "bytes of each user's large_data payload (with --from gen; the seed used 50000)")
+	fs.IntVar(&f.blobSize, "blob-size", users.DefaultBlobSize, "bytes of each user's large_data payload (with --from gen; the tuning guide's fat records are 50000)")
 	fs.Int64Var(&f.seed, "seed", 1, "generator seed (with --from gen)")
 	fs.IntVar(&f.batch, "batch", 0, "users per batch (0: weir's default, 128)")
 	fs.IntVar(&f.workers, "workers", 0, "batches transformed at once (0: one per CPU)")
