@@ -79,13 +79,13 @@ func (b *Bucket[T]) WithSize(size func(T) int) *Bucket[T] {
 	return b
 }
 
-// Add queues item for batching. It blocks while the bucket's buffer is full,
+// Add queues rec for batching. It blocks while the bucket's buffer is full,
 // and returns early with ctx's error if ctx ends first, [ErrClosed] after
 // Close, or an error wrapping [ErrRunEnded] (and the run's error) once Run
 // has returned: a producer never waits for a bucket that will not drain.
 // Add may be called from any number of goroutines. Cost: one uncontended
 // mutex lock and an append.
-func (b *Bucket[T]) Add(ctx context.Context, item T) error {
+func (b *Bucket[T]) Add(ctx context.Context, rec T) error {
 	for {
 		b.mu.Lock()
 		switch {
@@ -100,7 +100,7 @@ func (b *Bucket[T]) Add(ctx context.Context, item T) error {
 			}
 			return fmt.Errorf("%w: %w", ErrRunEnded, err)
 		case len(b.staged) < b.limit:
-			b.staged = append(b.staged, item)
+			b.staged = append(b.staged, rec)
 			b.mu.Unlock()
 			b.added.Add(1)
 			b.signal()

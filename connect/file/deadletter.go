@@ -18,7 +18,7 @@ import (
 //
 // where "record" is the failed record encoded as JSON (its json tags apply).
 // Decode the file back with a [JSONLSource] over a struct like weir.Failure
-// whose Item field has the record's type.
+// whose Record field has the record's type.
 //
 // It appends, rather than truncating, because a resumed run (see
 // [weir.WithCheckpoint]) does not see again the records an earlier
@@ -30,7 +30,7 @@ import (
 // ([JSONLSinkConfig.FlushEveryWrite]): once the engine has counted a record
 // as dead-lettered, a crash of the process does not lose it. Close syncs
 // the file to disk and closes it; the engine calls it at the end of the
-// run. A record whose Item does not encode as JSON (a channel, a func, a
+// run. A failure whose Record does not encode as JSON (a channel, a func, a
 // NaN) is not an error: its record is written as
 // {"unencodable": "<the value printed with %+v>", "encode_error": "..."},
 // so that a dead letter is never lost to its own encoding.
@@ -53,7 +53,7 @@ func CreateDeadLetter(path string) (*JSONLSink[weir.Failure], error) {
 
 // NewDeadLetter returns a dead-letter sink writing JSON Lines of
 // [weir.Failure] to w, as [CreateDeadLetter] describes: each Write flushes
-// to w before it returns, and an Item that does not encode is written as a
+// to w before it returns, and a Record that does not encode is written as a
 // stand-in. Close flushes but does not close w. Safe for concurrent Writes
 // (w sees one Write at a time).
 func NewDeadLetter(w io.Writer) (*JSONLSink[weir.Failure], error) {
