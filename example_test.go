@@ -169,3 +169,52 @@ func ExampleManager() {
 	fmt.Println(m.Run(context.Background()))
 	// Output: pipeline "broken": no such table
 }
+
+// New finds contradictions before anything runs: here a Skip policy with
+// nowhere to put the skipped records.
+func ExampleNew_contradiction() {
+	_, err := weir.New(weir.FromSlice([]int{1, 2, 3}), weir.Identity[int](),
+		weir.SinkFunc[int](func(context.Context, []int) error { return nil }),
+		weir.Config{OnLoadError: weir.Skip})
+	fmt.Println(err)
+	// Output: weir: New: an error policy is Skip but there is no dead-letter sink: pass WithDeadLetter
+}
+
+// Records that fail under the Skip policy go to the dead-letter sink, each
+// with its stage, position and error.
+func ExampleWithDeadLetter() {
+	var failed []weir.Failure
+	dl := weir.SinkFunc[weir.Failure](func(_ context.Context, fs []weir.Failure) error {
+		failed = append(failed, fs...)
+		return nil
+	})
+	parse := weir.Map(func(_ context.Context, s string) (int, error) {
+		var n int
+		_, err := fmt.Sscanf(s, "%d", &n)
+		return n, err
+	})
+	var sum int
+	p, err := weir.New(weir.FromSlice([]string{"1", "two", "3"}), parse,
+		weir.SinkFunc[int](func(_ context.Context, b []int) error {
+			for _, v := range b {
+				sum += v
+			}
+			return nil
+		}),
+		weir.Config{Workers: 1, OnTransformError: weir.Skip}, weir.WithDeadLetter(dl))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := p.Run(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("sum", sum)
+	for _, f := range failed {
+		fmt.Printf("%s record %d (%v): %s\n", f.Stage, f.Position, f.Record, f.Error)
+	}
+	// Output:
+	// sum 4
+	// transform record 1 (two): expected integer
+}
