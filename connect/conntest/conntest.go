@@ -12,8 +12,9 @@
 //
 // The entry points are [Source] (a [weir.Source], and the [weir.Positioner]
 // and [weir.Closer] it may implement), [Sink] (a [weir.Sink] and its
-// [weir.Closer]), [CheckpointStore] (a [weir.CheckpointStore]) and
-// [CheckpointSink] (a [weir.CheckpointSink]). Each takes a case struct of
+// [weir.Closer]), [CheckpointStore] (a [weir.CheckpointStore]),
+// [CheckpointSink] (a [weir.CheckpointSink]), and [Config] for the
+// Validate method every connector config has. Each takes a case struct of
 // funcs that open the connector under test, and data to compare with. The
 // doc comment of each entry point lists its checks; a failure names the
 // check and says what was expected and what was got.

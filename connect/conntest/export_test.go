@@ -8,3 +8,4 @@ func SourceWith[E any](t Tester, c SourceCase[E])                 { testSource(t
 func SinkWith[T any](t Tester, c SinkCase[T])                     { testSink(t, c) }
 func CheckpointStoreWith(t Tester, c CheckpointStoreCase)         { testStore(t, c) }
 func CheckpointSinkWith[T any](t Tester, c CheckpointSinkCase[T]) { testCheckpointSink(t, c) }
+func ConfigWith(t Tester, cases []ConfigCase)                     { testConfig(t, cases) }
