@@ -75,9 +75,15 @@ func (s *sliceSource[E]) Read(ctx context.Context, buf []E) (int, error) {
 
 // FromChan returns a source that receives from ch until it is closed. Each
 // Read waits for one record, then takes whatever else is ready without
-// waiting, up to len(buf).
+// waiting, up to len(buf). A Read with a cancelled context returns the
+// context's error.
 func FromChan[E any](ch <-chan E) Source[E] {
 	return SourceFunc[E](func(ctx context.Context, buf []E) (int, error) {
+		// Before the select, which picks at random among ready cases: a
+		// closed ch would otherwise end a cancelled read with io.EOF.
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
 		select {
 		case v, ok := <-ch:
 			if !ok {
@@ -133,7 +139,8 @@ func FromSeq[E any](seq iter.Seq[E]) Source[E] {
 }
 
 // FromSeq2 is [FromSeq] for a sequence of (record, error) pairs: the first
-// non-nil error ends the source with that error.
+// non-nil error ends the source with that error, which later Reads return
+// again.
 func FromSeq2[E any](seq iter.Seq2[E, error]) Source[E] {
 	return &seqSource[E]{seq: seq}
 }
@@ -143,11 +150,15 @@ type seqSource[E any] struct {
 	next func() (E, error, bool)
 	stop func()
 	once sync.Once
+	err  error // the sequence's error: a retried Read must not pass over it
 }
 
 func (s *seqSource[E]) Read(ctx context.Context, buf []E) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
+	}
+	if s.err != nil {
+		return 0, s.err
 	}
 	if s.next == nil {
 		s.next, s.stop = iter.Pull2(s.seq)
@@ -158,6 +169,7 @@ func (s *seqSource[E]) Read(ctx context.Context, buf []E) (int, error) {
 			return i, io.EOF
 		}
 		if err != nil {
+			s.err = err
 			return i, err
 		}
 		buf[i] = v
