@@ -6,11 +6,9 @@ import (
 	"io"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/weir-etl/weir"
 	"github.com/weir-etl/weir/connect"
@@ -85,75 +83,6 @@ func trickyRecords(n int) []allTypes {
 	return recs
 }
 
-func equalAllTypes(t *testing.T, got, want allTypes) {
-	t.Helper()
-	if got.ID != want.ID {
-		t.Fatalf("id %d, want %d", got.ID, want.ID)
-	}
-	where := fmt.Sprintf("id %d", want.ID)
-	if (got.Name == nil) != (want.Name == nil) || (got.Name != nil && *got.Name != *want.Name) {
-		t.Errorf("%s: name %s, want %s", where, show(got.Name), show(want.Name))
-	}
-	if (got.At == nil) != (want.At == nil) || (got.At != nil && !got.At.Equal(*want.At)) {
-		t.Errorf("%s: at %s, want %s", where, show(got.At), show(want.At))
-	}
-	if fmt.Sprint(got.Doc) != fmt.Sprint(want.Doc) || (got.Doc == nil) != (want.Doc == nil) {
-		t.Errorf("%s: doc %v, want %v", where, got.Doc, want.Doc)
-	}
-	if (got.Score == nil) != (want.Score == nil) || (got.Score != nil && *got.Score != *want.Score) {
-		t.Errorf("%s: score %s, want %s", where, show(got.Score), show(want.Score))
-	}
-	if (got.OK == nil) != (want.OK == nil) || (got.OK != nil && *got.OK != *want.OK) {
-		t.Errorf("%s: ok %s, want %s", where, show(got.OK), show(want.OK))
-	}
-}
-
-func show[T any](p *T) string {
-	if p == nil {
-		return "NULL"
-	}
-	return fmt.Sprintf("%q", fmt.Sprint(*p))
-}
-
-func TestSinkRoundTrip(t *testing.T) {
-	pool := newDB(t, allTypesDDL)
-	sink, err := postgres.NewSink(pool, postgres.SinkConfig[allTypes]{Table: allTypesTable, Values: allTypesValues})
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := trickyRecords(700)
-	for i := 0; i < len(recs); i += 128 {
-		if err := sink.Write(t.Context(), recs[i:min(i+128, len(recs))]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if sink.Rows() != int64(len(recs)) {
-		t.Errorf("Rows() = %d, want %d", sink.Rows(), len(recs))
-	}
-
-	src, err := postgres.NewSource(pool, postgres.SourceConfig[allTypes]{
-		Table: "all_types", Key: "id", Columns: allTypesTable.Columns, PageSize: 64,
-		Scan: pgx.RowToStructByName[allTypes],
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := readAll(t, src, 50)
-	want := map[int64]allTypes{}
-	for _, r := range recs {
-		want[r.ID] = r
-	}
-	if len(got) != len(want) {
-		t.Fatalf("read %d records, want %d", len(got), len(want))
-	}
-	for i, g := range got {
-		if i > 0 && g.ID <= got[i-1].ID {
-			t.Fatalf("record %d: id %d after %d: not in key order", i, g.ID, got[i-1].ID)
-		}
-		equalAllTypes(t, g, want[g.ID])
-	}
-}
-
 // readAll reads src to the end with a buffer of bufSize.
 func readAll[E any](t *testing.T, src weir.Source[E], bufSize int) []E {
 	t.Helper()
@@ -187,36 +116,6 @@ func kvRange(from, to int64, prefix string) []kv {
 		out = append(out, kv{ID: i, Val: ptr(fmt.Sprintf("%s-%d", prefix, i))})
 	}
 	return out
-}
-
-func TestSinkConcurrentWrites(t *testing.T) {
-	pool := newDB(t, `CREATE TABLE kv (id bigint PRIMARY KEY, val text NOT NULL)`)
-	sink, err := postgres.NewSink(pool, postgres.SinkConfig[kv]{
-		Table: connect.Table{Name: "kv", Columns: []string{"id", "val"}}, Values: kvValues,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for g := range 8 {
-		wg.Go(func() {
-			for b := range 10 {
-				first := int64(g*10000 + b*100)
-				if err := sink.Write(t.Context(), kvRange(first, first+99, "c")); err != nil {
-					errs[g] = err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	if n := count(t, pool, `SELECT count(*) FROM kv`); n != 8000 || sink.Rows() != 8000 {
-		t.Errorf("count = %d, Rows() = %d, want 8000", n, sink.Rows())
-	}
 }
 
 func TestSinkFailedBatchLoadsNothing(t *testing.T) {

@@ -107,9 +107,6 @@ func TestMultiSink(t *testing.T) {
 				if !errors.As(err, &pgErr) || pgErr.Code != "23502" || (!upsert && pgErr.TableName != "order_lines") {
 					t.Fatalf("err = %v, want not_null_violation in order_lines", err)
 				}
-				if n := count(t, pool, `SELECT count(*) FROM orders WHERE id BETWEEN 1001 AND 1020`); n != 0 {
-					t.Errorf("%d parent rows of the failed batch are loaded", n)
-				}
 				checkCounts("after the failed batch")
 			})
 
