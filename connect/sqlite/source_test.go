@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -81,30 +80,6 @@ func checkSequence(t *testing.T, got []kv, fromID, n int) {
 	}
 }
 
-func TestSourceReadsEachRowOnce(t *testing.T) {
-	db := seedKV(t, 1000)
-	for _, c := range []struct{ buf, page int }{{64, 0}, {1000, 0}, {1, 0}, {999, 0}, {1001, 0}, {100, 7}} {
-		t.Run(fmt.Sprintf("buf=%d,page=%d", c.buf, c.page), func(t *testing.T) {
-			src, err := sqlite.NewSource(db, sqlite.SourceConfig[kv]{Table: kvTable, Scan: scanKV, Key: kvKey, PageSize: c.page})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer src.Close(context.Background())
-			got, err := readAll(t, src, c.buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkSequence(t, got, 1, 1000)
-			if pos := src.LastKey(); !reflect.DeepEqual(pos, []any{int64(3000)}) {
-				t.Fatalf("LastKey() = %v, want [3000]", pos)
-			}
-			if n, err := src.Read(context.Background(), make([]kv, 5)); n != 0 || err != io.EOF {
-				t.Fatalf("Read after the end = %d, %v", n, err)
-			}
-		})
-	}
-}
-
 func TestSourceResumesFromKey(t *testing.T) {
 	db := seedKV(t, 1000)
 	ctx := context.Background()
@@ -142,66 +117,51 @@ func TestSourceResumesFromKey(t *testing.T) {
 	checkSequence(t, rest, 301, 700)
 }
 
-func TestSourceCompositeKey(t *testing.T) {
+// lineItem is a row of a table with a key of two columns.
+type lineItem struct {
+	Order, Line int64
+	SKU         string
+}
+
+// seedLineItems creates 50 orders of 1 to 5 lines and returns them, in key
+// order, with a config reading them.
+func seedLineItems(t *testing.T) (*sql.DB, []lineItem, sqlite.SourceConfig[lineItem]) {
 	db := openDB(t, `CREATE TABLE items (order_id INTEGER, line INTEGER, sku TEXT, PRIMARY KEY (order_id, line))`)
-	type item struct {
-		Order, Line int64
-		SKU         string
-	}
 	table := connect.Table{Name: "items", Columns: []string{"order_id", "line", "sku"}, Key: []string{"order_id", "line"}}
-	sink, _ := sqlite.NewSink(db, sqlite.SinkConfig[item]{Table: table, Values: func(r item, row []any) []any { return append(row, r.Order, r.Line, r.SKU) }})
-	var all []item
+	sink, _ := sqlite.NewSink(db, sqlite.SinkConfig[lineItem]{Table: table, Values: func(r lineItem, row []any) []any { return append(row, r.Order, r.Line, r.SKU) }})
+	var all []lineItem
 	for o := int64(1); o <= 50; o++ {
-		for l := int64(1); l <= o%5+1; l++ { // 1 to 5 lines per order
-			all = append(all, item{o, l, fmt.Sprintf("%d-%d", o, l)})
+		for l := int64(1); l <= o%5+1; l++ {
+			all = append(all, lineItem{o, l, fmt.Sprintf("%d-%d", o, l)})
 		}
 	}
 	if err := sink.Write(context.Background(), all); err != nil {
 		t.Fatal(err)
 	}
-	cfg := sqlite.SourceConfig[item]{
+	return db, all, sqlite.SourceConfig[lineItem]{
 		Table: table,
-		Scan: func(rows *sql.Rows) (item, error) {
-			var r item
+		Scan: func(rows *sql.Rows) (lineItem, error) {
+			var r lineItem
 			return r, rows.Scan(&r.Order, &r.Line, &r.SKU)
 		},
-		Key: func(r item) []any { return []any{r.Order, r.Line} },
+		Key: func(r lineItem) []any { return []any{r.Order, r.Line} },
 	}
-	src, _ := sqlite.NewSource(db, cfg)
-	got, err := readAll(t, src, 4) // pages end mid-order
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, all) {
-		t.Fatalf("read %d items, want %d in key order", len(got), len(all))
-	}
+}
+
+// TestSourceCompositeKeyAfter resumes after a key of two columns, given as
+// After; conntest_test.go reads and seeks over the same table.
+func TestSourceCompositeKeyAfter(t *testing.T) {
+	db, all, cfg := seedLineItems(t)
 	cfg.After = []any{int64(12), int64(1)} // order 12 has 3 lines
-	src, _ = sqlite.NewSource(db, cfg)
-	got, _ = readAll(t, src, 4)
-	if got[0] != (item{12, 2, "12-2"}) || len(got) != len(all)-slices.Index(all, item{12, 2, "12-2"}) {
+	src, _ := sqlite.NewSource(db, cfg)
+	got, _ := readAll(t, src, 4)
+	if got[0] != (lineItem{12, 2, "12-2"}) || len(got) != len(all)-slices.Index(all, lineItem{12, 2, "12-2"}) {
 		t.Fatalf("resumed at %+v (%d items), want order 12 line 2 and all after it", got[0], len(got))
 	}
 }
 
-func TestSourceQuery(t *testing.T) {
-	db := seedKV(t, 100)
-	src, err := sqlite.NewSource(db, sqlite.SourceConfig[kv]{
-		Query: "SELECT id, upper(v) AS v FROM kv WHERE id % 2 = 0",
-		Table: connect.Table{Columns: []string{"id", "v"}, Key: []string{"id"}},
-		Scan:  scanKV, Key: kvKey,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := readAll(t, src, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 50 || got[0] != (kv{6, "V6"}) || got[49] != (kv{300, "V300"}) {
-		t.Fatalf("got %d rows, first %+v, last %+v", len(got), got[0], got[len(got)-1])
-	}
-}
-
+// TestSourceScanError checks that a Read's error wraps Scan's;
+// conntest_test.go checks what Read returns around it.
 func TestSourceScanError(t *testing.T) {
 	db := seedKV(t, 20)
 	boom := errors.New("boom")
@@ -212,17 +172,8 @@ func TestSourceScanError(t *testing.T) {
 		}
 		return r, err
 	}})
-	buf := make([]kv, 8)
-	n, err := src.Read(context.Background(), buf)
-	if n != 8 || err != nil {
-		t.Fatal(n, err)
-	}
-	n, err = src.Read(context.Background(), buf)
-	if !errors.Is(err, boom) || n != 1 {
-		t.Fatalf("Read = %d, %v; want the row before the failing one and its error", n, err)
-	}
-	if pos := src.LastKey(); !reflect.DeepEqual(pos, []any{int64(27)}) {
-		t.Fatalf("LastKey() = %v, want [27]: the failing row must be read again on resume", pos)
+	if _, err := readAll(t, src, 8); !errors.Is(err, boom) {
+		t.Fatalf("Read = %v; want Scan's error", err)
 	}
 }
 
