@@ -17,61 +17,64 @@ import (
 	weirmongo "github.com/weir-etl/weir/connect/mongo"
 )
 
-// TestSourcePositionSeek checkpoints after four documents and resumes a
-// fresh source from the position, for _ids of several BSON types: the
-// resumed source reads exactly the other six.
+// idDoc is a document with _id of some type and a number n.
+type idDoc struct {
+	N int32 `bson:"n"`
+}
+
+func objectID(i int) bson.ObjectID {
+	var id bson.ObjectID
+	id[0], id[11] = 0x65, byte(i)
+	return id
+}
+
+// idTypes are _ids of several BSON types, ascending in i.
+var idTypes = []struct {
+	name    string
+	id      func(i int) any
+	wantPos string // Position after ids 1..4
+}{
+	{"ObjectID", func(i int) any { return objectID(i) }, `{"_id":{"$oid":"650000000000000000000004"}}`},
+	{"int64", func(i int) any { return int64(1)<<60 + int64(i) }, `{"_id":{"$numberLong":"1152921504606846980"}}`},
+	{"int32", func(i int) any { return int32(i) }, `{"_id":{"$numberInt":"4"}}`},
+	{"double", func(i int) any { return float64(i) / 4 }, `{"_id":{"$numberDouble":"1.0"}}`},
+	{"string", func(i int) any { return fmt.Sprintf("k%02d <\"é\">", i) }, `{"_id":"k04 <\"é\">"}`},
+	{"date", func(i int) any { return bson.DateTime(1_700_000_000_000 + int64(i)) }, `{"_id":{"$date":{"$numberLong":"1700000000004"}}}`},
+}
+
+// insertIDs inserts documents n = 10..1, of _id id(n), and returns a config
+// reading them.
+func insertIDs(t *testing.T, id func(i int) any) weirmongo.SourceConfig[idDoc] {
+	coll := testDB(t).Collection("c")
+	var docs []bson.D
+	for i := 10; i >= 1; i-- {
+		docs = append(docs, bson.D{{Key: "_id", Value: id(i)}, {Key: "n", Value: int32(i)}})
+	}
+	insert(t, coll, docs)
+	return weirmongo.SourceConfig[idDoc]{Database: coll.Database().Name(), Collection: coll.Name()}
+}
+
+// TestSourcePositionSeek checks the position after four documents, for
+// _ids of several BSON types, and LastKey once a source seeks to it;
+// conntest_test.go resumes from such positions.
 func TestSourcePositionSeek(t *testing.T) {
-	oid := func(i int) bson.ObjectID {
-		var id bson.ObjectID
-		id[0], id[11] = 0x65, byte(i)
-		return id
-	}
-	cases := []struct {
-		name    string
-		id      func(i int) any // ascending in i
-		wantPos string          // Position after ids 1..4
-	}{
-		{"ObjectID", func(i int) any { return oid(i) }, `{"_id":{"$oid":"650000000000000000000004"}}`},
-		{"int64", func(i int) any { return int64(1)<<60 + int64(i) }, `{"_id":{"$numberLong":"1152921504606846980"}}`},
-		{"int32", func(i int) any { return int32(i) }, `{"_id":{"$numberInt":"4"}}`},
-		{"double", func(i int) any { return float64(i) / 4 }, `{"_id":{"$numberDouble":"1.0"}}`},
-		{"string", func(i int) any { return fmt.Sprintf("k%02d <\"é\">", i) }, `{"_id":"k04 <\"é\">"}`},
-		{"date", func(i int) any { return bson.DateTime(1_700_000_000_000 + int64(i)) }, `{"_id":{"$date":{"$numberLong":"1700000000004"}}}`},
-	}
-	for _, tc := range cases {
+	for _, tc := range idTypes {
 		t.Run(tc.name, func(t *testing.T) {
-			coll := testDB(t).Collection("c")
-			var docs []bson.D
-			for i := 10; i >= 1; i-- {
-				docs = append(docs, bson.D{{Key: "_id", Value: tc.id(i)}, {Key: "n", Value: int32(i)}})
-			}
-			insert(t, coll, docs)
-			type rec struct {
-				N int32 `bson:"n"`
-			}
-			cfg := weirmongo.SourceConfig[rec]{Database: coll.Database().Name(), Collection: coll.Name()}
-			first := newSource[rec](t, cfg)
-			head := readN(t, first, 4)
-			if head[3].N != 4 {
+			cfg := insertIDs(t, tc.id)
+			first := newSource(t, cfg)
+			if head := readN(t, first, 4); head[3].N != 4 {
 				t.Fatalf("read %v first, want n 1..4", head)
 			}
 			pos, err := first.Position()
 			if err != nil || string(pos) != tc.wantPos {
 				t.Fatalf("Position = %s, %v; want %s", pos, err, tc.wantPos)
 			}
-			rest := newSource[rec](t, cfg)
+			rest := newSource(t, cfg)
 			if err := rest.Seek(pos); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(rest.LastKey(), first.LastKey()) {
 				t.Errorf("LastKey after Seek = %#v, want %#v", rest.LastKey(), first.LastKey())
-			}
-			var ns []int32
-			for _, r := range run(t, weir.Source[rec](rest)) {
-				ns = append(ns, r.N)
-			}
-			if fmt.Sprint(ns) != "[5 6 7 8 9 10]" {
-				t.Fatalf("after Seek(%s) read n %v, want 5..10", pos, ns)
 			}
 		})
 	}
@@ -111,7 +114,7 @@ func TestSourceSeekErrors(t *testing.T) {
 			t.Errorf("Position of a fresh source = %s", pos)
 		}
 	})
-	t.Run("after Read, twice, malformed", func(t *testing.T) {
+	t.Run("after Read, twice", func(t *testing.T) {
 		late := newSource[doc](t, cfg)
 		readN(t, late, 1)
 		if err := late.Seek([]byte(`{"_id":1}`)); err == nil {
@@ -123,11 +126,6 @@ func TestSourceSeekErrors(t *testing.T) {
 		}
 		if err := twice.Seek([]byte(`{"_id":2}`)); err == nil {
 			t.Error("second Seek succeeded")
-		}
-		for _, pos := range []string{``, `1`, `[1]`, `{}`, `{"id":1}`, `{"_id":1,"x":2}`, `{"_id":{"$oid":"zz"}}`} {
-			if err := newSource[doc](t, cfg).Seek([]byte(pos)); err == nil {
-				t.Errorf("Seek(%q) succeeded", pos)
-			}
 		}
 	})
 }
