@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/weir-etl/weir/connect"
+	"github.com/weir-etl/weir/connect/conntest"
 	"github.com/weir-etl/weir/connect/postgres"
 )
 
@@ -19,59 +20,36 @@ func TestConfigValidate(t *testing.T) {
 	good := connect.Table{Name: "kv", Columns: []string{"id", "val"}, Key: []string{"id"}}
 	keyless := connect.Table{Name: "kv", Columns: []string{"id", "val"}}
 	scan := pgx.RowToStructByName[item]
-	cases := []struct {
-		name string
-		cfg  interface{ Validate() error }
-		want []string // nil: valid
-	}{
-		{"sink: good", postgres.SinkConfig[kv]{Table: good, Values: kvValues}, nil},
-		{"sink: ConflictIgnore without Key", postgres.SinkConfig[kv]{Table: keyless, Values: kvValues, OnConflict: connect.ConflictIgnore}, nil},
-		{"sink: zero", postgres.SinkConfig[kv]{}, []string{
+	conntest.Config(t, []conntest.ConfigCase{
+		{Name: "sink: good", Config: postgres.SinkConfig[kv]{Table: good, Values: kvValues}},
+		{Name: "sink: ConflictIgnore without Key", Config: postgres.SinkConfig[kv]{Table: keyless, Values: kvValues, OnConflict: connect.ConflictIgnore}},
+		{Name: "sink: zero", Config: postgres.SinkConfig[kv]{}, Want: []string{
 			"postgres: SinkConfig.Table.Name is empty", "postgres: SinkConfig.Table.Columns is empty", "postgres: SinkConfig.Values is nil"}},
-		{"sink: ConflictUpdate without Key", postgres.SinkConfig[kv]{Table: keyless, Values: kvValues, OnConflict: connect.ConflictUpdate}, []string{
+		{Name: "sink: ConflictUpdate without Key", Config: postgres.SinkConfig[kv]{Table: keyless, Values: kvValues, OnConflict: connect.ConflictUpdate}, Want: []string{
 			"postgres: SinkConfig.Table.Key is empty: OnConflict ConflictUpdate needs"}},
-		{"sink: unknown conflict", postgres.SinkConfig[kv]{Table: good, Values: kvValues, OnConflict: 3}, []string{
+		{Name: "sink: unknown conflict", Config: postgres.SinkConfig[kv]{Table: good, Values: kvValues, OnConflict: 3}, Want: []string{
 			"postgres: SinkConfig.OnConflict must be ConflictError, ConflictIgnore or ConflictUpdate, got Conflict(3)"}},
-		{"sink: bad table", postgres.SinkConfig[kv]{Values: kvValues, Table: connect.Table{Name: "a.", Columns: []string{"x", "x"}, Key: []string{"y", "y"}}}, []string{
+		{Name: "sink: bad table", Config: postgres.SinkConfig[kv]{Values: kvValues, Table: connect.Table{Name: "a.", Columns: []string{"x", "x"}, Key: []string{"y", "y"}}}, Want: []string{
 			`SinkConfig.Table.Name "a." has an empty part`, `SinkConfig.Table.Columns lists "x" twice`, `SinkConfig.Table.Key column "y" is not in Columns`}},
 
-		{"multi: good", postgres.MultiSinkConfig[order]{Splitter: orderSplitter{}, OnConflict: connect.ConflictUpdate}, nil},
-		{"multi: ConflictIgnore without keys", postgres.MultiSinkConfig[order]{Splitter: keylessSplitter{}, OnConflict: connect.ConflictIgnore}, nil},
-		{"multi: nil Splitter", postgres.MultiSinkConfig[order]{OnConflict: 9}, []string{
+		{Name: "multi: good", Config: postgres.MultiSinkConfig[order]{Splitter: orderSplitter{}, OnConflict: connect.ConflictUpdate}},
+		{Name: "multi: ConflictIgnore without keys", Config: postgres.MultiSinkConfig[order]{Splitter: keylessSplitter{}, OnConflict: connect.ConflictIgnore}},
+		{Name: "multi: nil Splitter", Config: postgres.MultiSinkConfig[order]{OnConflict: 9}, Want: []string{
 			"postgres: MultiSinkConfig.Splitter is nil", "postgres: MultiSinkConfig.OnConflict must be ConflictError, ConflictIgnore or ConflictUpdate, got Conflict(9)"}},
-		{"multi: bad tables", postgres.MultiSinkConfig[order]{Splitter: badSplitter{}}, []string{
+		{Name: "multi: bad tables", Config: postgres.MultiSinkConfig[order]{Splitter: badSplitter{}}, Want: []string{
 			"postgres: MultiSinkConfig.Splitter.Tables()[1].Columns is empty",
 			`postgres: MultiSinkConfig.Splitter.Tables() lists "a" twice (at 0 and 2)`}},
-		{"multi: ConflictUpdate without a key", postgres.MultiSinkConfig[order]{Splitter: keylessSplitter{}, OnConflict: connect.ConflictUpdate}, []string{
+		{Name: "multi: ConflictUpdate without a key", Config: postgres.MultiSinkConfig[order]{Splitter: keylessSplitter{}, OnConflict: connect.ConflictUpdate}, Want: []string{
 			"postgres: MultiSinkConfig.Splitter.Tables()[1].Key is empty"}},
 
-		{"source: good", postgres.SourceConfig[item]{Table: "items", Key: "id", After: []any{int64(3)}, Scan: scan}, nil},
-		{"source: zero", postgres.SourceConfig[item]{}, []string{
+		{Name: "source: good", Config: postgres.SourceConfig[item]{Table: "items", Key: "id", After: []any{int64(3)}, Scan: scan}},
+		{Name: "source: zero", Config: postgres.SourceConfig[item]{}, Want: []string{
 			"postgres: SourceConfig: set Table or Query", "postgres: SourceConfig.Key is empty", "postgres: SourceConfig.Scan is nil"}},
-		{"source: After of two values", postgres.SourceConfig[item]{Table: "items", Key: "id", After: []any{1, 2}, Scan: scan}, []string{
+		{Name: "source: After of two values", Config: postgres.SourceConfig[item]{Table: "items", Key: "id", After: []any{1, 2}, Scan: scan}, Want: []string{
 			"postgres: SourceConfig.After has 2 values for a key of one column"}},
-		{"source: bad sizes and columns", postgres.SourceConfig[item]{Table: "items", Key: "id", Columns: []string{"v", ""}, PageSize: postgres.MaxPageSize + 1, Scan: scan}, []string{
+		{Name: "source: bad sizes and columns", Config: postgres.SourceConfig[item]{Table: "items", Key: "id", Columns: []string{"v", ""}, PageSize: postgres.MaxPageSize + 1, Scan: scan}, Want: []string{
 			`postgres: SourceConfig.Columns must include Key "id"`, "postgres: SourceConfig.Columns[1] is empty", "postgres: SourceConfig.PageSize must be between 1 and"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			if tc.want == nil {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("Validate() = nil, want an error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate() = %q, lacks %q", err, w)
-				}
-			}
-		})
-	}
+	})
 }
 
 // callsDB records which of its methods the sink calls directly on the
