@@ -106,6 +106,14 @@
 // database (created by NewCheckpointStore), or a JSON file. Each Save is
 // atomic. A sink that can save the position in the batch's own transaction
 // also implements weir.CheckpointSink (postgres.MultiSink does).
+//
+// # Tests
+//
+// The contract above is executable: package connect/conntest checks a
+// source, a sink, a checkpoint store, a checkpoint sink and a config's
+// Validate, one call each (conntest.Source, conntest.Sink, ...). Every
+// connector here runs it in its conntest_test.go; a new connector's tests
+// start there.
 package connect
 
 import "fmt"
