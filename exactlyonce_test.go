@@ -24,6 +24,11 @@ type txSink struct {
 	failAt    int  // refuse a batch holding this record, once (0: never)
 	lostAckAt int  // commit a batch holding this record, then fail, once
 	dup       bool // a record was written twice
+	// lostAckEmpty: commit the first empty batch (a position alone), then
+	// fail as if the answer to its COMMIT was lost.
+	lostAckEmpty bool
+	empties      int  // WriteCheckpoint calls with an empty batch
+	nonNilEmpty  bool // an empty batch arrived as a non-nil slice
 }
 
 func (s *txSink) Write(context.Context, []int) error {
@@ -33,6 +38,16 @@ func (s *txSink) Write(context.Context, []int) error {
 func (s *txSink) WriteCheckpoint(_ context.Context, b []int, job string, pos []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(b) == 0 {
+		s.empties++
+		s.nonNilEmpty = s.nonNilEmpty || b != nil
+		s.pos[job] = append([]byte(nil), pos...)
+		if s.lostAckEmpty {
+			s.lostAckEmpty = false
+			return weir.Transient(errors.New("connection lost during commit"))
+		}
+		return nil
+	}
 	for _, v := range b {
 		if v == s.failAt && s.failAt != 0 {
 			s.failAt = 0
@@ -103,6 +118,34 @@ func TestExactlyOnceRetryFindsACommitWhoseAckWasLost(t *testing.T) {
 		}
 		if string(sink.pos["job"]) != "3000" {
 			t.Errorf("final position %q, want 3000", sink.pos["job"])
+		}
+	})
+}
+
+// TestExactlyOnceMovesPastFilteredBatches: a batch the transform empties
+// still commits its position (alone, as a nil batch, in the sink's
+// transaction), with the retry policy and the lost-acknowledgement check of
+// any batch: the run ends at the source's end with nothing doubled.
+func TestExactlyOnceMovesPastFilteredBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := newTxSink()
+		sink.lostAckEmpty = true
+		keep := weir.Filter(func(v int) bool { return v < 100 || v >= 300 }) // batches 1 and 2 empty
+		p := mustNew(t, weir.Source[int](&numbers{n: 1000}), keep, weir.Sink[int](sink), weir.Config{
+			BatchSize: 100, Workers: 3, Retry: weir.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond},
+		}, weir.WithExactlyOnce(sink, "job"))
+		mustRun(t, p)
+		if sink.dup || len(sink.rows) != 800 {
+			t.Fatalf("loaded %d records, duplicate: %v; want 800", len(sink.rows), sink.dup)
+		}
+		if string(sink.pos["job"]) != "1000" {
+			t.Errorf("final position %q, want 1000", sink.pos["job"])
+		}
+		if sink.empties != 2 || sink.nonNilEmpty {
+			t.Errorf("%d empty commits (want 2: the lost ack is found by reading the position back, not by writing again), non-nil: %v", sink.empties, sink.nonNilEmpty)
+		}
+		if st := p.Stats(); st.Filtered() != 200 || st.Load.Retries != 1 {
+			t.Errorf("Filtered = %d, Load.Retries = %d; want 200 and 1", st.Filtered(), st.Load.Retries)
 		}
 	})
 }

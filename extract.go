@@ -108,8 +108,8 @@ type batcher[E any] struct {
 	pool     *pool[E]
 	m        *stageMetrics
 	size     func(*E) int
-	bs       atomic.Int64 // batch size; changes when batching is adaptive
-	perRead  bool         // each Read's records are one batch (exactly-once mode)
+	bs       *atomic.Int64 // batch size; changes when batching is adaptive
+	perRead  bool          // each Read's records are one batch (exactly-once mode)
 	maxBytes int64
 	interval time.Duration
 	timer    *time.Timer
@@ -125,14 +125,13 @@ type batcher[E any] struct {
 	closed   bool
 }
 
-func newBatcher[E any](ctx context.Context, out chan<- batch[E], pool *pool[E], m *metrics, size func(*E) int, cfg Config, perRead bool) *batcher[E] {
+func newBatcher[E any](ctx context.Context, out chan<- batch[E], pool *pool[E], m *metrics, size func(*E) int, cfg Config, bs *atomic.Int64, perRead bool) *batcher[E] {
 	b := &batcher[E]{
-		ctx: ctx, out: out, pool: pool, m: &m.extract, size: size, perRead: perRead,
+		ctx: ctx, out: out, pool: pool, m: &m.extract, size: size, bs: bs, perRead: perRead,
 		maxBytes: cfg.BatchBytes, interval: cfg.FlushInterval,
 		timer: time.NewTimer(time.Hour), stop: make(chan struct{}), last: time.Now(),
 	}
 	b.timer.Stop()
-	b.bs.Store(int64(cfg.BatchSize))
 	return b
 }
 

@@ -84,8 +84,13 @@ func (r *run[E, T]) load(ctx context.Context, b batch[T], start time.Time) (time
 
 // commitEmpty finishes a batch the transform emptied (filtered, or all
 // dead-lettered): nothing is loaded, but the position moves past it.
+//
+// In exactly-once mode this writes the position alone, in the sink's
+// transaction, with the retry policy and the lost-acknowledgement check of
+// any batch (see exactlyOnce.write).
 func (r *run[E, T]) commitEmpty(ctx context.Context, b batch[T]) error {
 	r.tpool.put(b.records)
+	b.records = nil // the slice is back in the pool: the sink gets nil
 	if _, err := r.commit.write(ctx, b); err != nil {
 		return r.stageErr(StageLoad, b.seq, b.first, b.n, fmt.Errorf("save checkpoint: %w", err))
 	}

@@ -50,7 +50,7 @@ func WithHooks(h Hooks) Option {
 
 // WithSize sets how to measure a record in bytes, for [Config.BatchBytes]
 // and [StageStats.Bytes]; it overrides a [Sizer] method. E must be the
-// source's record type: [New] reports a mismatch.
+// source's record type: [New] reports a mismatch. A nil size panics.
 func WithSize[E any](size func(E) int) Option {
 	mustFunc("WithSize", size == nil)
 	return Option{func(o *options) { o.size = size }}
@@ -60,7 +60,7 @@ func WithSize[E any](size func(E) int) Option {
 // one Write per batch of failures, from any worker (so dl must be safe for
 // concurrent use). If a dead-letter Write fails, the run fails: a record is
 // always either loaded or recorded. The run closes dl, if it is a [Closer],
-// once, after the sink.
+// once, after the sink. A nil dl panics.
 func WithDeadLetter(dl Sink[Failure]) Option {
 	if dl == nil {
 		panic("weir: WithDeadLetter called with a nil sink")
@@ -103,7 +103,8 @@ func WithExactlyOnce(store CheckpointStore, job string) Option {
 // WithRetryable sets which errors [Config.Retry] retries. The default
 // retries an error only if something in its chain has a Retryable() or
 // Temporary() method that returns true (see [Transient]); connectors offer
-// classifiers for their drivers (postgres.Retryable).
+// classifiers for their drivers (postgres.Retryable). A nil retryable
+// panics.
 func WithRetryable(retryable func(error) bool) Option {
 	mustFunc("WithRetryable", retryable == nil)
 	return Option{func(o *options) { o.retryable = retryable }}
@@ -115,9 +116,9 @@ func mustCheckpoint(name string, store CheckpointStore, job string) {
 	}
 }
 
-// check reports every contradiction between the options, cfg and the
-// source and sink. It returns the record-size function to use (nil when
-// sizes are unknown).
+// checkOptions reports every contradiction between the options, cfg (as
+// the caller gave it, before defaults) and the source and sink. It returns
+// the record-size function to use (nil when sizes are unknown).
 func checkOptions[E, T any](o *options, cfg Config, src Source[E], sink Sink[T]) (func(*E) int, []error) {
 	var errs []error
 	bad := func(msg string) { errs = append(errs, errors.New("weir: New: "+msg)) }
@@ -151,8 +152,15 @@ func checkOptions[E, T any](o *options, cfg Config, src Source[E], sink Sink[T])
 		if _, ok := sink.(CheckpointSink[T]); !ok && sink != nil {
 			bad(fmt.Sprintf("WithExactlyOnce needs a sink that implements weir.CheckpointSink (saving the position in its own transaction); %T does not", sink))
 		}
-		if cfg.LoadConcurrency != 0 || cfg.Adaptive || cfg.OnLoadError == Skip {
-			bad("WithExactlyOnce needs LoadConcurrency 0, Adaptive off and OnLoadError FailRun: batches commit in order on the workers")
+		// Batches commit in order, each on the worker that transformed it.
+		if cfg.LoadConcurrency != 0 {
+			bad(fmt.Sprintf("WithExactlyOnce needs LoadConcurrency 0 (batches commit in order on the workers), got %d", cfg.LoadConcurrency))
+		}
+		if cfg.Adaptive {
+			bad("WithExactlyOnce needs Adaptive off: an adaptive run loads on a separate stage")
+		}
+		if cfg.OnLoadError == Skip {
+			bad("WithExactlyOnce needs OnLoadError FailRun: bisecting a batch would commit parts of it without a position")
 		}
 	}
 	return size, errs

@@ -1,7 +1,9 @@
 package weir_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -33,7 +35,7 @@ func TestNewRefusesContradictions(t *testing.T) {
 		{"exactly-once into a sink without transactions", positioned, &setSink{}, weir.Config{},
 			[]weir.Option{weir.WithExactlyOnce(&memStore{}, "job")}, []string{"CheckpointSink"}},
 		{"exactly-once with separate loaders", positioned, newTxSink(), weir.Config{LoadConcurrency: 2},
-			[]weir.Option{weir.WithExactlyOnce(&memStore{}, "job")}, []string{"LoadConcurrency 0"}},
+			[]weir.Option{weir.WithExactlyOnce(&memStore{}, "job")}, []string{"LoadConcurrency 0", "got 2"}},
 		{"exactly-once and adaptive", positioned, newTxSink(), weir.Config{Adaptive: true},
 			[]weir.Option{weir.WithExactlyOnce(&memStore{}, "job")}, []string{"Adaptive off"}},
 		{"exactly-once and bisection", positioned, newTxSink(), weir.Config{OnLoadError: weir.Skip},
@@ -53,6 +55,50 @@ func TestNewRefusesContradictions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestExactlyOnceRefusalsNameTheirCause: each of exactly-once's three
+// conditions has its own message, and an adaptive config (whose default
+// LoadConcurrency is 16) is refused for being adaptive, not for a
+// LoadConcurrency the user never set.
+func TestExactlyOnceRefusalsNameTheirCause(t *testing.T) {
+	for _, c := range []struct {
+		cfg       weir.Config
+		want, not string
+	}{
+		{weir.Config{Adaptive: true}, "Adaptive off", "LoadConcurrency"},
+		{weir.Config{LoadConcurrency: 3}, "LoadConcurrency 0", "Adaptive"},
+		{weir.Config{OnLoadError: weir.Skip}, "OnLoadError FailRun", "LoadConcurrency"},
+	} {
+		_, err := weir.New(weir.Source[int](&numbers{n: 10}), weir.Identity[int](), weir.Sink[int](newTxSink()), c.cfg,
+			weir.WithExactlyOnce(&memStore{}, "job"), weir.WithDeadLetter(&deadLetters{}))
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), c.not) {
+			t.Errorf("%+v: New = %v, want it to say %q and not %q", c.cfg, err, c.want, c.not)
+		}
+	}
+}
+
+// TestStatsWorkFromTheFirstInstant: Stats is safe from the moment Run
+// starts, in the Before hook and in an After hook told of Before's failure,
+// also for an adaptive run, whose controllers exist before the stages do.
+func TestStatsWorkFromTheFirstInstant(t *testing.T) {
+	boom := errors.New("no table")
+	for _, adaptive := range []bool{false, true} {
+		var p *weir.Pipeline[int, int]
+		var inBefore weir.Stats
+		p = mustNew(t, weir.FromSlice(ints(10)), weir.Identity[int](), weir.Sink[int](&setSink{}), weir.Config{Adaptive: adaptive},
+			weir.WithHooks(weir.Hooks{
+				Before: func(context.Context) error { inBefore = p.Stats(); return boom },
+				After:  func(context.Context, weir.Stats, error) error { return nil },
+			}))
+		err := p.Run(context.Background())
+		if !errors.Is(err, boom) || !inBefore.Running {
+			t.Errorf("adaptive=%v: Run = %v, Stats in Before = %+v; want the hook's error and running stats", adaptive, err, inBefore)
+		}
+		if adaptive && inBefore.BatchSize == 0 {
+			t.Errorf("adaptive: Stats in Before has BatchSize 0, want the sizer's start")
+		}
 	}
 }
 

@@ -57,7 +57,7 @@ func New[E, T any](src Source[E], tr Transform[E, T], sink Sink[T], cfg Config, 
 		}
 		o.apply(&p.opts)
 	}
-	size, oerrs := checkOptions(&p.opts, p.cfg, src, sink)
+	size, oerrs := checkOptions(&p.opts, cfg, src, sink)
 	errs = append(errs, oerrs...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -10,8 +10,9 @@ import (
 )
 
 // run is the state of one [Pipeline.Run]: the stages' shared parts, built
-// before the first goroutine starts and read-only after (but for what is
-// atomic or locked inside).
+// when Run starts (before the Before hook, so that Stats works from the
+// first instant) and read-only after, but for what is atomic or locked
+// inside.
 type run[E, T any] struct {
 	p      *Pipeline[E, T]
 	m      *metrics
@@ -20,8 +21,10 @@ type run[E, T any] struct {
 	w      *writer[T]    // Sink.Write with the retry policy
 	retry  retrier
 	ctl    *controllers // nil unless Config.Adaptive
-	epool  *pool[E]
-	tpool  *pool[T]
+	// bs is the batch size the reader reads; the adaptive sizer moves it.
+	bs    atomic.Int64
+	epool *pool[E]
+	tpool *pool[T]
 	// stopHit: the reader ended because of Stop.
 	stopHit atomic.Bool
 }
@@ -48,6 +51,11 @@ func newRun[E, T any](p *Pipeline[E, T]) *run[E, T] {
 		r.commit = &plainCommit[T]{w: r.w, ck: r.ck}
 	}
 	r.ctl, _ = newControllers(cfg) // New checked the error
+	r.bs.Store(int64(cfg.BatchSize))
+	if r.ctl != nil {
+		r.bs.Store(int64(r.ctl.sizer.Size()))
+		r.ctl.batchSize = &r.bs
+	}
 	r.m.ctl = r.ctl
 
 	// Enough slices for every batch that can be alive at once (see the
@@ -82,11 +90,7 @@ func (p *Pipeline[E, T]) stages(parent context.Context, r *run[E, T]) error {
 	}
 
 	batches := make(chan batch[E], cfg.QueueDepth)
-	bt := newBatcher(ctx, batches, r.epool, r.m, p.size, cfg, p.opts.exactlyOnce)
-	if r.ctl != nil {
-		bt.bs.Store(int64(r.ctl.sizer.Size()))
-		r.ctl.batchSize = &bt.bs
-	}
+	bt := newBatcher(ctx, batches, r.epool, r.m, p.size, cfg, &r.bs, p.opts.exactlyOnce)
 	loaders := cfg.LoadConcurrency
 	if r.ctl != nil {
 		loaders = r.ctl.limiter.Max()

@@ -172,6 +172,17 @@ func (b *Bucket[T]) Run(ctx context.Context, fn func(ctx context.Context, batch 
 	if !b.started.CompareAndSwap(false, true) {
 		return errors.New("bucket: Run called twice")
 	}
+	err := b.run(ctx, fn)
+	b.mu.Lock()
+	b.ended = true
+	b.endErr = err
+	close(b.space) // wake producers blocked in Add, on every path out
+	b.space = make(chan struct{})
+	b.mu.Unlock()
+	return err
+}
+
+func (b *Bucket[T]) run(ctx context.Context, fn func(ctx context.Context, batch []T) error) error {
 	var opts []weir.Option
 	if b.size != nil {
 		opts = append(opts, weir.WithSize(b.size))
@@ -181,14 +192,7 @@ func (b *Bucket[T]) Run(ctx context.Context, fn func(ctx context.Context, batch 
 		return fmt.Errorf("bucket: %w", err)
 	}
 	b.p.Store(p)
-	err = p.Run(ctx)
-	b.mu.Lock()
-	b.ended = true
-	b.endErr = err
-	close(b.space) // wake producers blocked in Add
-	b.space = make(chan struct{})
-	b.mu.Unlock()
-	return err
+	return p.Run(ctx)
 }
 
 // Stats returns the run's statistics so far (see [weir.Stats]).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -175,6 +176,35 @@ func TestWorkerFailureReleasesBlockedProducers(t *testing.T) {
 		}
 		if b.Pending() <= 0 {
 			t.Errorf("Pending = %d, want the records the failure left unprocessed", b.Pending())
+		}
+	})
+}
+
+// TestRunRefusedReleasesBlockedProducers: a Run that cannot start (here
+// BatchBytes without record sizes, found by weir.New) still wakes the
+// producers waiting in Add, with its error.
+func TestRunRefusedReleasesBlockedProducers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, err := bucket.New[int](weir.Config{BatchSize: 2, BatchBytes: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		addErr := make(chan error)
+		go func() {
+			for i := 0; ; i++ {
+				if err := b.Add(context.Background(), i); err != nil {
+					addErr <- err
+					return
+				}
+			}
+		}()
+		synctest.Wait() // the producer is blocked: the buffer of 2 is full
+		runErr := b.Run(context.Background(), func(context.Context, []int) error { return nil })
+		if runErr == nil || !strings.Contains(runErr.Error(), "BatchBytes") {
+			t.Fatalf("Run = %v, want New's error about BatchBytes", runErr)
+		}
+		if err := <-addErr; !errors.Is(err, bucket.ErrRunEnded) || !strings.Contains(err.Error(), "BatchBytes") {
+			t.Fatalf("blocked Add returned %v, want ErrRunEnded wrapping Run's error", err)
 		}
 	})
 }

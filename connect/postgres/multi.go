@@ -125,7 +125,7 @@ func (s *MultiSink[T]) Write(ctx context.Context, batch []T) error {
 }
 
 // WriteCheckpoint implements weir.CheckpointSink for
-// (*weir.Pipeline).WithExactlyOnce: it loads batch (which may be empty) and
+// weir.WithExactlyOnce: it loads batch (which may be empty) and
 // saves pos as job's position in the same transaction, so both commit or
 // neither does. The checkpoint table must exist: create it with
 // [NewCheckpointStore], which is also the store to pass to WithExactlyOnce.
