@@ -3,6 +3,7 @@ package weir_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -188,29 +189,50 @@ func TestCheckpointWaitsForEarlierBatches(t *testing.T) {
 	}
 }
 
-func TestSourceErrorLeavesCheckpointAtLastLoadedBatch(t *testing.T) {
-	store := &memStore{}
-	sink := &setSink{}
-	p := mustNew(t, weir.Source[int](&numbers{n: 1000, failAt: 650}), weir.Identity[int](), weir.Sink[int](sink),
-		weir.Config{BatchSize: 100, Workers: 2}, weir.WithCheckpoint(store, "job"))
-	err := p.Run(context.Background())
-	var se *weir.StageError
-	if !errors.As(err, &se) || se.Stage != weir.StageExtract || se.First != 650 || !strings.Contains(err.Error(), "disk read error") {
-		t.Fatalf("Run = %v, want the read error after record 650", err)
-	}
-	for v := range sink.got {
-		if v >= 650 {
-			t.Fatalf("record %d loaded, after the failed read", v)
-		}
-	}
-	ck := store.at("job")
-	if ck > 650 || ck%100 != 0 && ck != 650 {
-		t.Fatalf("checkpoint at %d, want a batch boundary at or before 650", ck)
-	}
-	for v := range ck {
-		if sink.got[v] != 1 {
-			t.Fatalf("checkpoint %d claims record %d, loaded %d times", ck, v, sink.got[v])
-		}
+// TestSourceErrorLoadsWhatWasReadAndCheckpointsBeforeIt: a source that
+// fails for good at record K stops the run cleanly: every record before K
+// is loaded, once, the checkpoint is exactly K, and a rerun with the input
+// fixed finishes the job with nothing doubled.
+func TestSourceErrorLoadsWhatWasReadAndCheckpointsBeforeIt(t *testing.T) {
+	for _, cfg := range []weir.Config{
+		{BatchSize: 100, Workers: 1},
+		{BatchSize: 100, Workers: 4},
+		{BatchSize: 64, Workers: 2, LoadConcurrency: 3},
+	} {
+		t.Run(fmt.Sprintf("batch=%d/workers=%d/loaders=%d", cfg.BatchSize, cfg.Workers, cfg.LoadConcurrency), func(t *testing.T) {
+			store := &memStore{}
+			sink := &setSink{}
+			p := mustNew(t, weir.Source[int](&numbers{n: 1000, failAt: 650}), weir.Identity[int](), weir.Sink[int](sink),
+				cfg, weir.WithCheckpoint(store, "job"))
+			err := p.Run(context.Background())
+			var se *weir.StageError
+			if !errors.As(err, &se) || se.Stage != weir.StageExtract || se.First != 650 || !strings.Contains(err.Error(), "disk read error") {
+				t.Fatalf("Run = %v, want the read error after record 650", err)
+			}
+			if len(sink.got) != 650 {
+				t.Fatalf("%d records loaded, want the 650 read before the error", len(sink.got))
+			}
+			for v := range 650 {
+				if sink.got[v] != 1 {
+					t.Fatalf("record %d loaded %d times, want once", v, sink.got[v])
+				}
+			}
+			if ck := store.at("job"); ck != 650 {
+				t.Fatalf("checkpoint at %d, want exactly 650 (before the failing record)", ck)
+			}
+			if st := p.Stats(); st.CheckAccounting() != nil || st.Load.Records != 650 {
+				t.Errorf("stats: %v, %d loaded", st.CheckAccounting(), st.Load.Records)
+			}
+			// The input fixed, the same job resumes and finishes.
+			p = mustNew(t, weir.Source[int](&numbers{n: 1000}), weir.Identity[int](), weir.Sink[int](sink),
+				cfg, weir.WithCheckpoint(store, "job"))
+			mustRun(t, p)
+			for v := range 1000 {
+				if sink.got[v] != 1 {
+					t.Fatalf("after the resume, record %d loaded %d times, want once", v, sink.got[v])
+				}
+			}
+		})
 	}
 }
 

@@ -33,9 +33,13 @@
 // started has returned. Sources and sinks must return promptly once their
 // context is cancelled; the engine waits for them rather than leaking them.
 //
-// Errors: the first error from any stage (or a panic in user code, turned
-// into a [*PanicError]) cancels the run; Run returns it wrapped in a
-// [*StageError] naming the stage and the batch. Cancelling the caller's
+// Errors: the first error of a transform, a sink or a hook (or a panic in
+// user code, turned into a [*PanicError]) cancels the run; Run returns it
+// wrapped in a [*StageError] naming the stage and the batch. A source that
+// fails for good ends reading instead, as at the end of its input: the
+// records read before the error are transformed and loaded, then Run
+// returns the error (Stage [StageExtract]), so a checkpoint lands exactly
+// before the failing record. Cancelling the caller's
 // context makes Run return the context's error, wrapped. Hooks run exactly
 // once per run, whatever happens (see [Hooks]).
 package weir

@@ -14,6 +14,11 @@ import (
 // runs on this goroutine too (except for timer flushes, see [batcher]).
 // readCtx is ctx, or a child of it that Stop cancels: then the reader ends
 // as at the end of input, flushing what it has.
+//
+// A source that fails for good (an error that is not retried) ends the
+// reader the same way: the records read before the error are flushed to
+// the workers, and the error, a *StageError of StageExtract, is returned
+// for stages to report once they are loaded (see sourceFailed).
 func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 	defer bt.finish()
 	m := &r.m.extract
@@ -37,19 +42,25 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 		m.addBusy(t0, t1)
 		if n < 0 || n > bs {
 			m.errors.Add(1)
+			bt.flush()
 			return extractError(pos, fmt.Errorf("source returned %d records for a buffer of %d", n, bs))
 		}
 		if n > 0 {
-			m.records.Add(int64(n))
-			pos += int64(n)
 			var spos []byte
 			if r.ck != nil {
 				var perr error
 				if spos, perr = r.p.src.(Positioner).Position(); perr != nil {
+					// Records without a position cannot be checkpointed:
+					// they are not counted as read, and a resumed run
+					// reads them again.
 					m.errors.Add(1)
+					bt.pool.put(buf[:0])
+					bt.flush()
 					return extractError(pos, fmt.Errorf("source position: %w", perr))
 				}
 			}
+			m.records.Add(int64(n))
+			pos += int64(n)
 			if !bt.add(buf[:n], t1, spos) {
 				return ctx.Err()
 			}
@@ -71,6 +82,7 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 			continue
 		case err != nil:
 			m.errors.Add(1)
+			bt.flush()
 			return extractError(pos, err)
 		case n == 0 && ctx.Err() != nil:
 			return ctx.Err()

@@ -115,7 +115,14 @@ func (p *Pipeline[E, T]) stages(parent context.Context, r *run[E, T]) error {
 	}()
 
 	var wg, workers sync.WaitGroup
-	wg.Go(func() { fail(r.read(ctx, readCtx, bt)) })
+	var srcErr error // the source's own failure: reported once the rest is loaded
+	wg.Go(func() {
+		if err := r.read(ctx, readCtx, bt); sourceFailed(err) {
+			srcErr = err
+		} else {
+			fail(err)
+		}
+	})
 	wg.Go(bt.timerLoop)
 	stopSaving := make(chan struct{})
 	var saver sync.WaitGroup
@@ -141,16 +148,22 @@ func (p *Pipeline[E, T]) stages(parent context.Context, r *run[E, T]) error {
 
 	if err := context.Cause(ctx); err != nil {
 		var se *StageError
-		if errors.As(err, &se) || parent.Err() == nil {
-			return err
+		if !errors.As(err, &se) && parent.Err() != nil {
+			err = cancelled(parent, r.m.snapshot())
 		}
-		return cancelled(parent, r.m.snapshot())
+		if srcErr != nil {
+			return errors.Join(srcErr, err)
+		}
+		return err
 	}
 	// Every record accounted for: a cheap check that the engine itself
 	// lost or doubled nothing.
 	s := r.m.snapshot()
 	if err := s.CheckAccounting(); err != nil {
-		return err
+		return errors.Join(srcErr, err)
+	}
+	if srcErr != nil {
+		return srcErr // every record read before it is loaded
 	}
 	if r.stopHit.Load() {
 		return fmt.Errorf("weir: run stopped after %d records (every record read was loaded): %w", s.Extract.Records, ErrStopped)
@@ -209,4 +222,13 @@ func (p *pool[T]) put(s []T) {
 	case p.free <- s[:0]:
 	default:
 	}
+}
+
+// sourceFailed reports whether the reader ended with the source's own
+// failure (a *StageError of StageExtract) rather than a cancellation. Such
+// a failure does not cancel the run: what was read before it is loaded
+// first, so that the checkpoint lands exactly before the failing record.
+func sourceFailed(err error) bool {
+	var se *StageError
+	return errors.As(err, &se) && se.Stage == StageExtract
 }
