@@ -190,3 +190,45 @@ func TestHelpAndUnknownCommand(t *testing.T) {
 		t.Errorf("unknown command: exit %d, %q", code, errOut)
 	}
 }
+
+// TestMigrateNeverPrintsPasswords gives migrate targets and sources that
+// cannot be reached or parsed, with a password in every form a URL can
+// carry one: the command fails, names what it could not use, and neither
+// its output nor its error shows the password.
+func TestMigrateNeverPrintsPasswords(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "w.db")
+	// Server selection gives up at once instead of after the driver's 30s.
+	const fast = "serverSelectionTimeoutMS=50"
+	cases := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"postgres query parameter", []string{"--to", "postgres://u@127.0.0.1:1/db?password=s3cret"}, "cannot reach PostgreSQL at postgres://u@127.0.0.1:1/db?password=xxxxx"},
+		{"postgres userinfo", []string{"--to", "postgres://u:s3cret@127.0.0.1:1/db"}, "cannot reach PostgreSQL at postgres://u:xxxxx@127.0.0.1:1/db"},
+		{"postgresql both", []string{"--to", "postgresql://u:s3cret@127.0.0.1:1/db?sslmode=disable&password=s3cret"}, "postgresql://u:xxxxx@127.0.0.1:1/db?sslmode=disable&password=xxxxx"},
+		{"postgres percent-encoded", []string{"--to", "postgres://u:s3cr%65t@127.0.0.1:1/db?password=s3cr%65t"}, "postgres://u:xxxxx@127.0.0.1:1/db?password=xxxxx"},
+		{"postgres unparsable", []string{"--to", "postgres://u:s3cret@127.0.0.1:bad/db?password=s3cret"}, "not a valid PostgreSQL URL"},
+		{"unknown target", []string{"--to", "mysql://u:s3cret@127.0.0.1:1/db"}, "mysql://u:xxxxx@127.0.0.1:1/db"},
+		{"mongodb query parameter", []string{"--to", "sqlite:" + db, "--from", "mongodb://u@127.0.0.1:1/app.users?password=s3cret&" + fast}, "--from mongodb://u@127.0.0.1:1/app.users?password=xxxxx&" + fast},
+		{"mongodb userinfo", []string{"--to", "sqlite:" + db, "--from", "mongodb://u:s3cret@127.0.0.1:1/app.users?" + fast}, "--from mongodb://u:xxxxx@127.0.0.1:1/app.users"},
+		{"mongodb no database", []string{"--to", "sqlite:" + db, "--from", "mongodb://u:s3cret@127.0.0.1:1/"}, "name the database"},
+		{"mongodb unparsable", []string{"--to", "sqlite:" + db, "--from", "mongodb://u:s3cret@127.0.0.1:bad/app.users"}, "not a valid MongoDB URL"},
+		{"mongodb bad escape", []string{"--to", "sqlite:" + db, "--from", "mongodb://u:s3cret%zz@127.0.0.1:1/app.users"}, "not a valid MongoDB URL"},
+		{"unknown source", []string{"--to", "sqlite:" + db, "--from", "mysql://u:s3cret@127.0.0.1:1/db"}, "mysql://u:xxxxx@127.0.0.1:1/db"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := weirCmd(t, append([]string{"migrate", "--progress", "off"}, c.args...)...)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(errOut, c.want) {
+				t.Errorf("stderr lacks %q:\n%s", c.want, errOut)
+			}
+			if strings.Contains(out+errOut, "s3cret") {
+				t.Errorf("the password is shown:\nstdout: %s\nstderr: %s", out, errOut)
+			}
+		})
+	}
+}

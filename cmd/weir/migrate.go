@@ -19,6 +19,7 @@ import (
 	"github.com/weir-etl/weir/connect"
 	"github.com/weir-etl/weir/connect/file"
 	"github.com/weir-etl/weir/examples/users"
+	"github.com/weir-etl/weir/internal/redact"
 )
 
 const migrateUsage = `Usage: weir migrate [flags]
@@ -163,7 +164,7 @@ func openSource(ctx context.Context, f migrateFlags) (*jobSource, error) {
 	case strings.HasPrefix(f.from, "mongodb://"), strings.HasPrefix(f.from, "mongodb+srv://"):
 		return openMongo(ctx, f.from)
 	}
-	return nil, usagef("--from %q: want gen, jsonl:PATH or mongodb://HOST/DB.COLLECTION", f.from)
+	return nil, usagef("--from %q: want gen, jsonl:PATH or mongodb://HOST/DB.COLLECTION", redact.String(f.from))
 }
 
 // countRows reads a JSON Lines file of users and counts the rows the

@@ -9,19 +9,22 @@ import (
 
 	"github.com/weir-etl/weir/connect/mongo"
 	"github.com/weir-etl/weir/examples/users"
+	"github.com/weir-etl/weir/internal/redact"
 )
 
 // openMongo opens a MongoDB collection as the job's source. The URL's path
 // names the database and the collection: mongodb://HOST:PORT/DB.COLLECTION
 // (the collection defaults to "users").
 func openMongo(ctx context.Context, spec string) (*jobSource, error) {
+	name := redact.String(spec)
 	u, err := url.Parse(spec)
 	if err != nil {
-		return nil, usagef("--from: not a valid MongoDB URL: %w", err)
+		// A *url.Error quotes the whole URL, password included.
+		return nil, usagef("--from %s: not a valid MongoDB URL: %w", name, redact.Error(err, spec))
 	}
 	db, coll, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), ".")
 	if db == "" {
-		return nil, usagef("--from %s: name the database in the path, as in mongodb://localhost:27017/app.users", redact(spec))
+		return nil, usagef("--from %s: name the database in the path, as in mongodb://localhost:27017/app.users", name)
 	}
 	if coll == "" {
 		coll = "users"
@@ -35,7 +38,7 @@ func openMongo(ctx context.Context, spec string) (*jobSource, error) {
 		BSONOptions: &options.BSONOptions{ObjectIDAsHexString: true},
 	})
 	if err != nil {
-		return nil, usagef("--from %s: %w", redact(spec), err)
+		return nil, usagef("--from %s: %w", name, redact.Error(err, spec))
 	}
 	return &jobSource{
 		src:   src,

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/weir-etl/weir/connect/postgres"
 	"github.com/weir-etl/weir/connect/sqlite"
 	"github.com/weir-etl/weir/examples/users"
+	"github.com/weir-etl/weir/internal/redact"
 )
 
 // jobSink is what every connector's MultiSink offers the reference job:
@@ -97,9 +97,12 @@ func openTarget(ctx context.Context, spec string, loadConcurrency int) (*target,
 			close:      func() { db.Close() },
 		}, nil
 	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
+		name := redact.String(spec)
 		cfg, err := pgxpool.ParseConfig(spec)
 		if err != nil {
-			return nil, usagef("--to: not a valid PostgreSQL URL: %w", err)
+			// pgx masks the passwords it recognises in its message, on a
+			// best effort; redact.Error masks the ones it missed.
+			return nil, usagef("--to %s: not a valid PostgreSQL URL: %w", name, redact.Error(err, spec))
 		}
 		cfg.MaxConns = int32(max(loadConcurrency, 4) + 1)
 		cctx, cancel := context.WithTimeout(ctx, connectTimeout)
@@ -108,12 +111,11 @@ func openTarget(ctx context.Context, spec string, loadConcurrency int) (*target,
 		if err == nil {
 			err = pool.Ping(cctx)
 		}
-		name := redact(spec)
 		if err != nil {
 			if pool != nil {
 				pool.Close()
 			}
-			return nil, usagef("cannot reach PostgreSQL at %s: %w", name, err)
+			return nil, usagef("cannot reach PostgreSQL at %s: %w", name, redact.Error(err, spec))
 		}
 		quoted := make([]string, 0, users.NumTables)
 		for _, n := range users.TableNames() {
@@ -138,19 +140,7 @@ func openTarget(ctx context.Context, spec string, loadConcurrency int) (*target,
 			close:     pool.Close,
 		}, nil
 	}
-	return nil, usagef("--to %q: want sqlite:PATH or postgres://USER@HOST:PORT/DB", spec)
-}
-
-// redact drops the password from a URL for messages.
-func redact(spec string) string {
-	u, err := url.Parse(spec)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
+	return nil, usagef("--to %q: want sqlite:PATH or postgres://USER@HOST:PORT/DB", redact.String(spec))
 }
 
 func countSQL(table string) string { return `SELECT count(*) FROM "` + table + `"` }
@@ -241,12 +231,12 @@ func deferForeignKeys(ctx context.Context, pool *pgxpool.Pool, name string) (fun
 	}
 	var drops []string
 	for rows.Next() {
-		var name, tbl string
-		if err := rows.Scan(&name, &tbl); err != nil {
+		var con, tbl string // not name: the messages name the target
+		if err := rows.Scan(&con, &tbl); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
 		}
-		drops = append(drops, fmt.Sprintf(`ALTER TABLE %q DROP CONSTRAINT %q`, tbl, name))
+		drops = append(drops, fmt.Sprintf(`ALTER TABLE %q DROP CONSTRAINT %q`, tbl, con))
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -277,12 +267,12 @@ func restoreForeignKeys(ctx context.Context, pool *pgxpool.Pool, name string) er
 	}
 	var adds []string
 	for rows.Next() {
-		var tbl, name, def string
-		if err := rows.Scan(&tbl, &name, &def); err != nil {
+		var tbl, con, def string
+		if err := rows.Scan(&tbl, &con, &def); err != nil {
 			rows.Close()
 			return fmt.Errorf("restore foreign keys in %s: %w", name, err)
 		}
-		adds = append(adds, fmt.Sprintf(`ALTER TABLE %q ADD CONSTRAINT %q %s`, tbl, name, def))
+		adds = append(adds, fmt.Sprintf(`ALTER TABLE %q ADD CONSTRAINT %q %s`, tbl, con, def))
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -13,6 +13,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/weir-etl/weir/internal/redact"
 )
 
 // Defaults and limits of [SourceConfig].
@@ -35,8 +37,8 @@ type SourceConfig[E any] struct {
 	// URI is a MongoDB connection string
 	// ("mongodb://user:pass@host:27017/?replicaSet=rs0"). The source then
 	// creates its own client and disconnects it on Close. Errors name the
-	// URI's hosts, never the URI itself, so a password in it stays out of
-	// logs.
+	// URI's hosts, never the URI itself, and mask its passwords where the
+	// driver's own message quotes them, so a password stays out of logs.
 	URI string
 	// Client is an existing, connected client to read through instead of
 	// URI. The source never disconnects it: the caller owns it.
@@ -90,7 +92,8 @@ func (c SourceConfig[E]) Validate() error {
 		bad("URI and Client are both set: set one of them")
 	case c.URI != "":
 		if err := options.Client().ApplyURI(c.URI).Validate(); err != nil {
-			bad("URI is not a valid connection string: %w", err)
+			// The driver's message may quote the URI's parameters.
+			bad("URI is not a valid connection string: %w", redact.Error(err, c.URI))
 		}
 	}
 	switch {
@@ -201,7 +204,7 @@ func NewSource[E any](ctx context.Context, cfg SourceConfig[E]) (*Source[E], err
 		var err error
 		client, err = mongo.Connect(opts)
 		if err != nil {
-			return nil, fmt.Errorf("mongo: connect to %s: %w", where, err)
+			return nil, fmt.Errorf("mongo: connect to %s: %w", where, redact.Error(err, cfg.URI))
 		}
 		owned = true
 	}
@@ -209,7 +212,7 @@ func NewSource[E any](ctx context.Context, cfg SourceConfig[E]) (*Source[E], err
 	err := client.Ping(pctx, readpref.Primary())
 	cancel()
 	if err != nil {
-		err = fmt.Errorf("mongo: ping %s (waited up to %v): %w", where, timeout, err)
+		err = fmt.Errorf("mongo: ping %s (waited up to %v): %w", where, timeout, redact.Error(err, cfg.URI))
 		if owned {
 			// The server never answered, so there is nothing to flush:
 			// bound the disconnect by the same timeout.

@@ -1,0 +1,288 @@
+// Package redact masks the passwords in connection strings, so that a
+// message can name a database without giving away how to log into it. It
+// is the one place weir does this: the CLI formats every --from and --to
+// through [String], and the connectors and the CLI pass the errors of
+// drivers that were handed a connection string through [Error].
+//
+// Two forms are understood:
+//
+//   - URLs (postgres://, postgresql://, mongodb://, mongodb+srv://, any
+//     scheme://): the password of the userinfo (u:PW@host) and the value of
+//     every query parameter whose name holds "password" or "secret"
+//     (?password=PW, &sslpassword=PW, tlsCertificateKeyFilePassword=PW),
+//     percent-encoded or not;
+//   - keyword/value strings as libpq takes them (host=h password=PW
+//     dbname=d), the value plain or single-quoted ('p w', with \' and \\).
+//
+// Anything else is returned unchanged. Malformed input is masked on a best
+// effort that errs toward masking too much: a URL that net/url rejects
+// loses everything between the first ':' of its userinfo and the last '@'.
+package redact
+
+import (
+	"cmp"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Mask replaces each password.
+const Mask = "xxxxx"
+
+// String returns dsn with every password replaced by [Mask]; the rest is
+// kept byte for byte. It does not fail: a string it cannot parse is masked
+// on a best effort (see the package doc). It allocates the result and costs
+// about a microsecond; it is meant for messages, not hot paths.
+func String(dsn string) string {
+	masked, _ := scan(dsn)
+	return masked
+}
+
+// Error returns err with every password of dsn masked in its message,
+// wherever it appears: raw, percent-decoded or re-encoded. It is for the
+// errors of a driver that was handed dsn and may quote it (net/url quotes a
+// URL it rejects whole; pgx masks on a best effort only). errors.Is and
+// errors.As see err's chain unchanged. It returns err itself when err is
+// nil or dsn holds no password.
+//
+// The masking does not know where a password stands in the message, so it
+// masks every occurrence: a password that is also a user name masks both.
+func Error(err error, dsn string) error {
+	if err == nil {
+		return nil
+	}
+	_, secrets := scan(dsn)
+	if len(secrets) == 0 {
+		return err
+	}
+	return &maskedError{err: err, secrets: secrets}
+}
+
+type maskedError struct {
+	err     error
+	secrets []string // longest first, so that no part of one survives another
+}
+
+func (e *maskedError) Error() string {
+	msg := e.err.Error()
+	for _, s := range e.secrets {
+		msg = strings.ReplaceAll(msg, s, Mask)
+	}
+	return msg
+}
+
+func (e *maskedError) Unwrap() error { return e.err }
+
+// scan returns dsn masked and every spelling of each password it holds.
+func scan(dsn string) (string, []string) {
+	var s secrets
+	var masked string
+	if i := schemeEnd(dsn); i > 0 {
+		masked = maskURL(dsn, i, &s)
+	} else {
+		masked = maskKeywords(dsn, &s)
+	}
+	return masked, s.list()
+}
+
+// schemeEnd returns the index just past "scheme://" when dsn starts with
+// one (RFC 3986: a letter, then letters, digits, '+', '-' or '.'), else 0.
+func schemeEnd(dsn string) int {
+	i := strings.Index(dsn, "://")
+	if i < 1 {
+		return 0
+	}
+	for j, c := range []byte(dsn[:i]) {
+		letter := 'a' <= c|0x20 && c|0x20 <= 'z'
+		if !letter && (j == 0 || !('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return 0
+		}
+	}
+	return i + 3
+}
+
+// maskURL masks the userinfo password and the secret query values of the
+// URL dsn, whose authority starts at i.
+func maskURL(dsn string, i int, s *secrets) string {
+	var b strings.Builder
+	b.Grow(len(dsn))
+	b.WriteString(dsn[:i])
+	rest := dsn[i:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if _, err := url.Parse(dsn); err != nil {
+		// The structure is in doubt: an unencoded '/', '?' or '#' in the
+		// password ends the authority early and strands its '@' further
+		// on. Mask up to the last '@' anywhere.
+		at = max(at, strings.LastIndexByte(rest, '@'))
+	}
+	if at >= 0 {
+		user, pw, hasPW := strings.Cut(rest[:at], ":")
+		b.WriteString(user)
+		if hasPW {
+			s.add(pw, url.PathUnescape)
+			b.WriteString(":" + Mask)
+		}
+		b.WriteByte('@')
+		rest = rest[at+1:]
+	}
+	// Query parameters. Splitting the whole remainder on both '?' and '&'
+	// also finds a password=… that a malformed URL left outside its query;
+	// the path holds no '=' worth masking.
+	for len(rest) > 0 {
+		j := strings.IndexAny(rest, "?&#")
+		if j < 0 {
+			j = len(rest)
+		}
+		b.WriteString(maskParam(rest[:j], s))
+		if j == len(rest) {
+			break
+		}
+		b.WriteByte(rest[j])
+		rest = rest[j+1:]
+	}
+	return b.String()
+}
+
+// maskParam masks the value of one key=value query parameter when its key
+// names a secret.
+func maskParam(pair string, s *secrets) string {
+	key, val, ok := strings.Cut(pair, "=")
+	if !ok {
+		return pair
+	}
+	name, err := url.QueryUnescape(key)
+	if err != nil {
+		name = key
+	}
+	if !secretKey(name) {
+		return pair
+	}
+	s.add(val, url.QueryUnescape)
+	return key + "=" + Mask
+}
+
+// maskKeywords masks the secret values of a libpq keyword/value string.
+// Words that are not key=value pairs are copied as they are.
+func maskKeywords(dsn string, s *secrets) string {
+	var b strings.Builder
+	b.Grow(len(dsn))
+	i := 0
+	for i < len(dsn) {
+		if isSpace(dsn[i]) {
+			b.WriteByte(dsn[i])
+			i++
+			continue
+		}
+		start := i
+		for i < len(dsn) && dsn[i] != '=' && !isSpace(dsn[i]) {
+			i++
+		}
+		key := dsn[start:i]
+		j := skipSpaces(dsn, i)
+		if j == len(dsn) || dsn[j] != '=' {
+			b.WriteString(dsn[start:i]) // a word, not a pair
+			continue
+		}
+		j = skipSpaces(dsn, j+1)
+		vstart := j
+		j = valueEnd(dsn, j)
+		if !secretKey(key) {
+			b.WriteString(dsn[start:j])
+		} else {
+			raw := dsn[vstart:j]
+			s.add(raw, unquoteKeyword)
+			if inner, ok := strings.CutPrefix(raw, "'"); ok {
+				s.add(strings.TrimSuffix(inner, "'"), nil)
+			}
+			b.WriteString(dsn[start:vstart] + Mask)
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// valueEnd returns the end of the keyword value starting at i: a quoted
+// value ends after its closing quote (or at the end of dsn, when there is
+// none), a plain one at the next space. A backslash escapes the next byte
+// in both.
+func valueEnd(dsn string, i int) int {
+	quoted := i < len(dsn) && dsn[i] == '\''
+	if quoted {
+		i++
+	}
+	for i < len(dsn) {
+		switch c := dsn[i]; {
+		case c == '\\':
+			i += 2
+			continue
+		case quoted && c == '\'':
+			return i + 1
+		case !quoted && isSpace(c):
+			return i
+		}
+		i++
+	}
+	return len(dsn)
+}
+
+// unquoteKeyword returns a keyword value as libpq reads it.
+func unquoteKeyword(v string) (string, error) {
+	if inner, ok := strings.CutPrefix(v, "'"); ok {
+		v = strings.TrimSuffix(inner, "'")
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && i+1 < len(v) {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String(), nil
+}
+
+func skipSpaces(s string, i int) int {
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	return i
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
+
+// secretKey reports whether a parameter named key holds a secret: password,
+// sslpassword, tlsCertificateKeyFilePassword, client_secret, ...
+func secretKey(key string) bool {
+	k := strings.ToLower(key)
+	return strings.Contains(k, "password") || strings.Contains(k, "secret")
+}
+
+// secrets gathers every spelling of the passwords found, for [Error].
+type secrets struct{ forms []string }
+
+// add records raw and what decode makes of it, and the encodings a driver
+// might print it in.
+func (s *secrets) add(raw string, decode func(string) (string, error)) {
+	s.forms = append(s.forms, raw)
+	plain := raw
+	if decode != nil {
+		if d, err := decode(raw); err == nil {
+			plain = d
+		}
+	}
+	quoted := strconv.Quote(plain)
+	s.forms = append(s.forms, plain, url.QueryEscape(plain), url.PathEscape(plain), quoted[1:len(quoted)-1])
+}
+
+// list returns the distinct non-empty spellings, longest first.
+func (s *secrets) list() []string {
+	out := slices.DeleteFunc(slices.Clone(s.forms), func(f string) bool { return f == "" })
+	slices.SortFunc(out, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	return slices.Compact(out)
+}
