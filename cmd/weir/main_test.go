@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weir-etl/weir"
 	"github.com/weir-etl/weir/connect/file"
@@ -231,4 +234,83 @@ func TestMigrateNeverPrintsPasswords(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMigrateRefusesNonUserDocumentsBeforeCreatingTables: a JSON Lines file
+// of something other than users is refused with a usage error naming the
+// file and the line, and the target is left without a table.
+func TestMigrateRefusesNonUserDocumentsBeforeCreatingTables(t *testing.T) {
+	dir := t.TempDir()
+	good := func(id int64) string {
+		b, err := json.Marshal(users.Generate(id, users.GenOptions{Seed: 1, BlobSize: 16}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b) + "\n"
+	}
+	pg := pgtest.New(t)
+	cases := []struct {
+		name, data, line string
+	}{
+		{"other documents", "{\"a\":1}\n{\"a\":2}\n", "line 1 "},
+		{"after a blank line", "\n{\"a\":1}\n", "line 2 "},
+		{"third user has no email", good(1) + good(2) + "{\"id\": 3}\n", "line 3 "},
+		{"not JSON", good(1) + "{\"id\": 2,\n", ":2:"},
+	}
+	for _, c := range cases {
+		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".jsonl")
+		if err := os.WriteFile(path, []byte(c.data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, to := range []string{"sqlite", "postgres"} {
+			t.Run(c.name+"/"+to, func(t *testing.T) {
+				target := "sqlite:" + filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".db")
+				if to == "postgres" {
+					target = pg.URL()
+				}
+				code, out, errOut := weirCmd(t, "migrate", "--from", "jsonl:"+path, "--to", target, "--progress", "off")
+				if code != exitUsage {
+					t.Errorf("exit %d, want %d\n%s%s", code, exitUsage, out, errOut)
+				}
+				for _, want := range []string{path, c.line} {
+					if !strings.Contains(errOut, want) {
+						t.Errorf("stderr lacks %q: %s", want, errOut)
+					}
+				}
+				if n := countTables(t, target); n != 0 {
+					t.Errorf("%s holds %d tables after the refusal, want none", to, n)
+				}
+			})
+		}
+	}
+}
+
+// countTables returns the tables in target (sqlite:PATH, none if PATH does
+// not exist, or a postgres:// URL).
+func countTables(t *testing.T, target string) int {
+	t.Helper()
+	var n int
+	if path, ok := strings.CutPrefix(target, "sqlite:"); ok {
+		if _, err := os.Stat(path); err != nil {
+			return 0
+		}
+		h, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		if err := h.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	pool, err := pgxpool.New(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -148,6 +148,9 @@ func openSource(ctx context.Context, f migrateFlags) (*jobSource, error) {
 		}, nil
 	case strings.HasPrefix(f.from, "jsonl:"):
 		path := strings.TrimPrefix(f.from, "jsonl:")
+		if err := checkUsers(ctx, path); err != nil {
+			return nil, usagef("--from %s: %w", f.from, err)
+		}
 		src, err := file.OpenJSONL[users.User](path, file.JSONLSourceConfig{})
 		if err != nil {
 			return nil, usagef("--from %s: %w", f.from, err)
@@ -165,6 +168,39 @@ func openSource(ctx context.Context, f migrateFlags) (*jobSource, error) {
 		return openMongo(ctx, f.from)
 	}
 	return nil, usagef("--from %q: want gen, jsonl:PATH or mongodb://HOST/DB.COLLECTION", redact.String(f.from))
+}
+
+// usersChecked is how many records of a JSON Lines file checkUsers reads.
+const usersChecked = 10
+
+// checkUsers reads the first records of the JSON Lines file at path and
+// checks that they are user documents, so that a file of something else
+// is refused, naming its line, before the target is touched: without it,
+// the run creates the 15 tables and then fails on its first batch. It
+// reads the file through a source of its own, since the job's source must
+// not have been read before a --resume seeks it.
+func checkUsers(ctx context.Context, path string) error {
+	src, err := file.OpenJSONL[users.User](path, file.JSONLSourceConfig{})
+	if err != nil {
+		return err
+	}
+	defer src.Close(ctx)
+	buf := make([]users.User, 1) // one at a time, so that Line is the record's
+	for range usersChecked {
+		n, err := src.Read(ctx, buf)
+		if n == 1 {
+			if verr := users.Validate(&buf[0]); verr != nil {
+				return fmt.Errorf("line %d is not a user document: %w", src.Line(), verr)
+			}
+		}
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err // a *file.LineError names the line
+		}
+	}
+	return nil
 }
 
 // countRows reads a JSON Lines file of users and counts the rows the

@@ -55,7 +55,7 @@ func NewCheckpointStore(ctx context.Context, db DB) (*CheckpointStore, error) {
 		_, err = db.Exec(ctx, ddl)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: create %s: %w", CheckpointTable, err)
+		return nil, fmt.Errorf("postgres: create %s: %w", CheckpointTable, detailed(err))
 	}
 	return &CheckpointStore{db: db}, nil
 }
@@ -65,11 +65,11 @@ func NewCheckpointStore(ctx context.Context, db DB) (*CheckpointStore, error) {
 func (c *CheckpointStore) Load(ctx context.Context, job string) ([]byte, error) {
 	rows, err := c.db.Query(ctx, `SELECT position FROM `+CheckpointTable+` WHERE job = $1`, job)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: load checkpoint of %q: %w", job, err)
+		return nil, fmt.Errorf("postgres: load checkpoint of %q: %w", job, detailed(err))
 	}
 	pos, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
-		return nil, fmt.Errorf("postgres: load checkpoint of %q: %w", job, err)
+		return nil, fmt.Errorf("postgres: load checkpoint of %q: %w", job, detailed(err))
 	}
 	if len(pos) == 0 {
 		return nil, nil
@@ -100,7 +100,7 @@ func saveCheckpoint(ctx context.Context, db DB, job string, pos []byte) error {
 	_, err := db.Exec(ctx, `INSERT INTO `+CheckpointTable+` (job, position, updated_at) VALUES ($1, $2, clock_timestamp())
 		ON CONFLICT (job) DO UPDATE SET position = EXCLUDED.position, updated_at = EXCLUDED.updated_at`, job, pos)
 	if err != nil {
-		return fmt.Errorf("postgres: save checkpoint of %q: %w", job, err)
+		return fmt.Errorf("postgres: save checkpoint of %q: %w", job, detailed(err))
 	}
 	return nil
 }

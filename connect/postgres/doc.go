@@ -67,6 +67,14 @@
 //
 // Errors are returned wrapped with the operation and the table ("copy users:
 // ..."); the server's [*pgconn.PgError] stays reachable with [errors.As].
-// [Retryable] says whether an error is worth retrying (a lost connection, a
-// serialization failure) or not (a constraint violation).
+// Its message gains what pgconn's leaves out: the DETAIL, the HINT and the
+// context, so that a duplicate key says which ("DETAIL: Key (id)=(7)
+// already exists. (COPY users, line 8)"). A value a COPY cannot carry (one
+// pgx cannot encode for the column's type, which the server would only
+// report as a cancelled query, or text that is not valid UTF-8) fails the
+// Write with a [*weir.RecordError] naming the record's index in the batch,
+// the table and the column; the engine turns the index into the record's
+// position in the run. [Retryable] says whether an error is worth retrying
+// (a lost connection, a serialization failure) or not (a constraint
+// violation).
 package postgres

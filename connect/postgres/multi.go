@@ -116,7 +116,12 @@ func NewMultiSink[T any](db DB, cfg MultiSinkConfig[T]) (*MultiSink[T], error) {
 // it commits. It is safe for concurrent use (each call has its own
 // connection and buffers). Split runs on the calling goroutine, in batch
 // order. On any error (from Split, a row of the wrong width, the server)
-// the transaction is rolled back and nothing of the batch stays loaded.
+// the transaction is rolled back and nothing of the batch stays loaded. A
+// server error carries its DETAIL and HINT (which key was duplicated); a
+// value the COPY cannot carry (one pgx cannot encode for the column's
+// type, or text that is not valid UTF-8) fails the Write with a
+// [*weir.RecordError] naming the record, the table and the column, found
+// with one more query after the rollback.
 func (s *MultiSink[T]) Write(ctx context.Context, batch []T) error {
 	if len(batch) == 0 {
 		return nil
@@ -146,6 +151,7 @@ func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(pgx.Tx) e
 		}
 	}()
 	for i := range batch {
+		buf.rec = int32(i)
 		err := s.split.Split(batch[i], buf)
 		if err == nil {
 			err = buf.err
@@ -174,6 +180,9 @@ func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(pgx.Tx) e
 		}
 		return nil
 	}); err != nil {
+		if re := explainCopy(ctx, s.db, err); re != nil {
+			return re
+		}
 		return err
 	}
 	for _, it := range buf.items {
@@ -204,6 +213,7 @@ type rowBuffer struct {
 	tables []tableRows
 	items  []staged
 	err    error // first bad Row call
+	rec    int32 // the record being split, by index in the batch
 }
 
 // maxPooledValues bounds what a pooled buffer may keep: a batch of huge
@@ -226,6 +236,7 @@ func (b *rowBuffer) Row(table int, values ...any) {
 		return
 	}
 	r.vals = append(r.vals, values...)
+	r.recs = append(r.recs, b.rec)
 }
 
 // release empties b for reuse, dropping references to the batch's values;
@@ -238,7 +249,7 @@ func (b *rowBuffer) release() bool {
 			keep = false
 		}
 		clear(r.vals)
-		r.vals = r.vals[:0]
+		r.vals, r.recs = r.vals[:0], r.recs[:0]
 	}
 	clear(b.items)
 	b.items, b.err = b.items[:0], nil
@@ -251,7 +262,8 @@ type tableRows struct {
 	name  string
 	ncols int
 	vals  []any
-	next  int // offset of the current row; -ncols before the first
+	recs  []int32 // per row, the record it came from
+	next  int     // offset of the current row; -ncols before the first
 }
 
 func (r *tableRows) Next() bool {
@@ -262,3 +274,9 @@ func (r *tableRows) Next() bool {
 func (r *tableRows) Values() ([]any, error) { return r.vals[r.next : r.next+r.ncols], nil }
 
 func (r *tableRows) Err() error { return nil }
+
+func (r *tableRows) taken() int { return min(r.next/r.ncols+1, len(r.recs)) }
+
+func (r *tableRows) rowAt(i int) ([]any, int, error) {
+	return r.vals[i*r.ncols : (i+1)*r.ncols], int(r.recs[i]), nil
+}

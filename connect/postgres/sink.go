@@ -110,10 +110,15 @@ func NewSink[T any](db DB, cfg SinkConfig[T]) (*Sink[T], error) {
 // objects per call, not per record (Values' boxing of non-pointer values
 // aside).
 //
-// On error nothing of the batch is loaded; the error names the table and,
-// for a row the server rejected, its line in the COPY (line n is
-// batch[n-1]). When batch holds the same key twice, the later record wins
-// with ConflictUpdate and the earlier with ConflictIgnore.
+// On error nothing of the batch is loaded; the error names the table and
+// carries the server's DETAIL and HINT (which key was duplicated) and, for a
+// row the server rejected, its line in the COPY (line n is batch[n-1]). A
+// value the COPY cannot carry (one pgx cannot encode for the column's type,
+// or text that is not valid UTF-8) fails the Write with a
+// [*weir.RecordError] naming the record, the table and the column, found
+// with one more query after the failure. When batch holds the same key
+// twice, the later record wins with ConflictUpdate and the earlier with
+// ConflictIgnore.
 func (s *Sink[T]) Write(ctx context.Context, batch []T) error {
 	if len(batch) == 0 {
 		return nil
@@ -128,6 +133,9 @@ func (s *Sink[T]) Write(ctx context.Context, batch []T) error {
 		items := [1]staged{{t: s.t, src: src}}
 		err := inTx(ctx, s.db, func(tx pgx.Tx) error { return loadTx(ctx, tx, items[:], true) })
 		if err != nil {
+			if re := explainCopy(ctx, s.db, err); re != nil {
+				return re
+			}
 			return fmt.Errorf("upsert %s: %w", s.t.name, err)
 		}
 		s.rows.Add(items[0].n)
@@ -135,7 +143,11 @@ func (s *Sink[T]) Write(ctx context.Context, batch []T) error {
 	}
 	n, err := s.db.CopyFrom(ctx, s.t.ident, s.t.cols, src)
 	if err != nil {
-		return s.t.wrap("copy", sourceErr(src, err))
+		err = s.t.copyErr(src, err)
+		if re := explainCopy(ctx, s.db, err); re != nil {
+			return re
+		}
+		return err
 	}
 	if n != int64(len(batch)) {
 		return fmt.Errorf("copy %s: server loaded %d rows of a batch of %d", s.t.name, n, len(batch))

@@ -252,7 +252,7 @@ func (s *Source[E]) fetch(ctx context.Context) error {
 		rows, err = s.db.Query(ctx, s.first, s.args[:len(s.args)-1]...)
 	}
 	if err != nil {
-		return fmt.Errorf("read page: %w", err)
+		return fmt.Errorf("read page: %w", detailed(err))
 	}
 	defer rows.Close()
 
@@ -269,7 +269,7 @@ func (s *Source[E]) fetch(ctx context.Context) error {
 		// table) has no columns: report its error, not theirs.
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read page: %w", err)
+			return fmt.Errorf("read page: %w", detailed(err))
 		}
 		return fmt.Errorf("read page: key column %q is not among the columns read", s.keyCol)
 	}
@@ -289,7 +289,7 @@ func (s *Source[E]) fetch(ctx context.Context) error {
 		keyEnd = append(keyEnd, len(keyBuf))
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read page: %w", err)
+		return fmt.Errorf("read page: %w", detailed(err))
 	}
 	s.page, s.keyBuf, s.keyEnd, s.pos = page, keyBuf, keyEnd, 0
 	s.keyOID, s.keyFormat = fds[keyIdx].DataTypeOID, fds[keyIdx].Format

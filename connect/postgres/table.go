@@ -40,7 +40,7 @@ func Exec(ctx context.Context, db DB, script string) error {
 	// Exec without arguments uses the simple protocol, which is what
 	// allows several statements in one string.
 	if _, err := db.Exec(ctx, script); err != nil {
-		return fmt.Errorf("postgres: exec script: %w", err)
+		return fmt.Errorf("postgres: exec script: %w", detailed(err))
 	}
 	return nil
 }
@@ -51,6 +51,8 @@ type table struct {
 	ident pgx.Identifier
 	cols  []string // unquoted; pgx quotes them for COPY
 	key   []string
+	// describe selects no row of the columns, for their types.
+	describe string
 
 	// With ConflictIgnore or ConflictUpdate only: a temporary table like
 	// the target, the statement moving its rows into the target, and
@@ -120,6 +122,7 @@ func newTable(t connect.Table, on connect.Conflict) *table {
 		cols:  slices.Clone(t.Columns),
 		key:   slices.Clone(t.Key),
 	}
+	tb.describe = "SELECT " + quoteList(tb.cols) + " FROM " + tb.ident.Sanitize() + " LIMIT 0"
 	if on != connect.ConflictError {
 		tb.prepareUpsert(on)
 	}
@@ -178,21 +181,18 @@ func quoteList(names []string) string {
 	return strings.Join(q, ", ")
 }
 
-// wrap adds the operation and table to err, and the server's location of
-// the error (for COPY, the line, which is the row's position) if any.
+// wrap adds the operation and table to err, and what the server said
+// besides its message (see [serverError]): for COPY, the line, which is the
+// row's position.
 func (t *table) wrap(op string, err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Where != "" {
-		return fmt.Errorf("%s %s: %w (%s)", op, t.name, err, pgErr.Where)
-	}
-	return fmt.Errorf("%s %s: %w", op, t.name, err)
+	return fmt.Errorf("%s %s: %w", op, t.name, detailed(err))
 }
 
 // staged is one table's rows to load inside a transaction.
 type staged struct {
 	t   *table
 	idx int // the table's index in its sink
-	src pgx.CopyFromSource
+	src copySource
 	n   int64 // rows loaded, set by loadTx
 }
 
@@ -206,7 +206,7 @@ func loadTx(ctx context.Context, tx pgx.Tx, items []staged, upsert bool) error {
 			it := &items[i]
 			n, err := tx.CopyFrom(ctx, it.t.ident, it.t.cols, it.src)
 			if err != nil {
-				return it.t.wrap("copy", sourceErr(it.src, err))
+				return it.t.copyErr(it.src, err)
 			}
 			it.n = n
 		}
@@ -218,12 +218,12 @@ func loadTx(ctx context.Context, tx pgx.Tx, items []staged, upsert bool) error {
 		create.WriteString(";\n")
 	}
 	if _, err := tx.Exec(ctx, create.String()); err != nil {
-		return fmt.Errorf("create staging tables: %w", err)
+		return fmt.Errorf("create staging tables: %w", detailed(err))
 	}
 	for i := range items {
 		it := &items[i]
 		if _, err := tx.CopyFrom(ctx, it.t.tmp, it.t.cols, it.src); err != nil {
-			return it.t.wrap("copy", sourceErr(it.src, err))
+			return it.t.copyErr(it.src, err)
 		}
 	}
 	var b pgx.Batch
@@ -245,18 +245,10 @@ func loadTx(ctx context.Context, tx pgx.Tx, items []staged, upsert bool) error {
 			return it.t.wrap("drop staging table of", err)
 		}
 	}
-	return br.Close()
-}
-
-// sourceErr returns the row source's own error when it has one: pgx
-// reports it to the server, which answers with a generic "COPY from stdin
-// failed" (57014), and the original (a *weir.PanicError, say) would be
-// lost.
-func sourceErr(src pgx.CopyFromSource, err error) error {
-	if serr := src.Err(); serr != nil {
-		return serr
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("merge: %w", detailed(err))
 	}
-	return err
+	return nil
 }
 
 // inTx runs fn in a transaction of db and commits it. On error the
@@ -265,7 +257,7 @@ func sourceErr(src pgx.CopyFromSource, err error) error {
 func inTx(ctx context.Context, db DB, fn func(tx pgx.Tx) error) error {
 	tx, err := db.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", detailed(err))
 	}
 	if err := fn(tx); err != nil {
 		// The rollback's own error says nothing the first one does not.
@@ -273,7 +265,7 @@ func inTx(ctx context.Context, db DB, fn func(tx pgx.Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", detailed(err))
 	}
 	return nil
 }
@@ -326,3 +318,15 @@ func (r *recordRows[T]) Next() (ok bool) {
 func (r *recordRows[T]) Values() ([]any, error) { return r.row, nil }
 
 func (r *recordRows[T]) Err() error { return r.err }
+
+func (r *recordRows[T]) taken() int { return r.next }
+
+// rowAt returns row i, record i of the batch: the current row as built,
+// an earlier one built again.
+func (r *recordRows[T]) rowAt(i int) ([]any, int, error) {
+	if i == r.next-1 {
+		return r.row, i, nil
+	}
+	vals, err := valuesAgain(r.values, r.batch[i])
+	return vals, i, err
+}
