@@ -273,6 +273,13 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	if f.verify || !f.deferFKs {
+		// This run will not restore what an earlier, killed run deferred:
+		// do it now, so that no path leaves the foreign keys missing.
+		if err := tgt.RestoreDeferred(ctx); err != nil {
+			return err
+		}
+	}
 	if f.verify {
 		return verify(ctx, src, tgt, stdout)
 	}

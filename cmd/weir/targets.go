@@ -43,6 +43,9 @@ type target struct {
 	// deferFKs drops what slows a bulk load down and returns the function
 	// that puts it back; nil when there is nothing worth deferring.
 	deferFKs func(ctx context.Context) (restore func(context.Context) error, err error)
+	// restoreDeferred adds back what an earlier run deferred and could
+	// not restore (it was killed); nil when nothing is ever deferred.
+	restoreDeferred func(ctx context.Context) error
 	// retryable classifies load errors worth retrying (a dropped
 	// connection, a server restart); nil means none are.
 	retryable func(error) bool
@@ -136,6 +139,7 @@ func openTarget(ctx context.Context, spec string, loadConcurrency int) (*target,
 			deferFKs: func(ctx context.Context) (func(context.Context) error, error) {
 				return deferForeignKeys(ctx, pool, name)
 			},
+			restoreDeferred: func(ctx context.Context) error { return restorePendingForeignKeys(ctx, pool, name) },
 			retryable: postgres.Retryable,
 			close:     pool.Close,
 		}, nil
@@ -198,6 +202,17 @@ func (t *target) DeferConstraints(ctx context.Context) (restore func(context.Con
 	return t.deferFKs(ctx)
 }
 
+// RestoreDeferred adds back the constraints an earlier run deferred and
+// never restored (it was killed mid-load), checking every row; a run that
+// does not defer them itself (--verify, --defer-constraints=false) calls
+// it first, so that no path leaves them missing.
+func (t *target) RestoreDeferred(ctx context.Context) error {
+	if t.restoreDeferred == nil {
+		return nil
+	}
+	return t.restoreDeferred(ctx)
+}
+
 // deferredFKs records the foreign keys dropped for a load, in the target
 // itself: a process killed mid-load leaves the definitions behind, and the
 // next run puts them back.
@@ -251,6 +266,31 @@ func deferForeignKeys(ctx context.Context, pool *pgxpool.Pool, name string) (fun
 		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
 	}
 	return func(ctx context.Context) error { return restoreForeignKeys(ctx, pool, name) }, nil
+}
+
+// restorePendingForeignKeys restores the foreign keys saved in deferredFKs
+// by an earlier run, if there are any. If a row violates one, nothing is
+// restored and the definitions stay saved, for a later run once the rows
+// are fixed.
+func restorePendingForeignKeys(ctx context.Context, pool *pgxpool.Pool, name string) error {
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, deferredFKs).Scan(&exists); err != nil {
+		return fmt.Errorf("look for foreign keys an earlier run deferred in %s: %w", name, err)
+	}
+	if !exists {
+		return nil
+	}
+	var pending int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+deferredFKs).Scan(&pending); err != nil {
+		return fmt.Errorf("look for foreign keys an earlier run deferred in %s: %w", name, err)
+	}
+	if pending == 0 {
+		return nil
+	}
+	if err := restoreForeignKeys(ctx, pool, name); err != nil {
+		return fmt.Errorf("%d foreign keys an earlier run dropped could not be added back; their definitions stay in %s for the next run: %w", pending, deferredFKs, err)
+	}
+	return nil
 }
 
 // restoreForeignKeys adds back every deferred foreign key, checking the
