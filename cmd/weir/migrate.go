@@ -315,6 +315,15 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		// Say where the run starts before it does, so that a user (and the
+		// kill test) can see the checkpoint was kept.
+		pos, err := store.Load(ctx, src.job)
+		if err != nil {
+			return fmt.Errorf("read the checkpoint of %q in %s: %w", src.job, tgt, err)
+		}
+		if pos != nil {
+			fmt.Fprintf(stdout, "resuming after position %s (saved by an earlier run)\n", pos)
+		}
 		opts = append(opts, weir.WithCheckpoint(store, src.job))
 	}
 	p, err := weir.New(src.src, users.Validated(), sink, cfg, opts...)
@@ -341,9 +350,6 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	}
 
 	st := p.Stats()
-	if st.ResumedFrom != nil {
-		fmt.Fprintf(stdout, "resumed after position %s\n", st.ResumedFrom)
-	}
 	report(stdout, st, sink.Rows(), src.total)
 	if runErr != nil {
 		how := "rerun with --resume to continue where it stopped (nothing will be doubled), or with --truncate to start over"

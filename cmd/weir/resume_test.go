@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -48,6 +50,12 @@ func cliCommand(t *testing.T, args ...string) *exec.Cmd {
 // at seeded random moments, reruns it each time, and checks that the
 // final tables hold exactly the expected rows: nothing lost, nothing
 // doubled (every table has a primary key, and the counts must match).
+//
+// It also checks the checkpoint itself, which the counts alone would not
+// (--resume loads with upserts, so replaying from zero also ends right):
+// each rerun says where it resumes, that position is never past the users
+// already in the target, and it is behind them by no more than the batches
+// a run can have in flight — so a rerun reloads at most those.
 func TestMigrateSurvivesSIGKILL(t *testing.T) {
 	pg := pgtest.New(t)
 	checkLeaks(t)
@@ -62,7 +70,25 @@ func TestMigrateSurvivesSIGKILL(t *testing.T) {
 		_ = pool.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&c)
 		return c
 	}
+	// The most batches alive in a run (Config's memory formula with these
+	// flags and GOMAXPROCS workers), plus the ones the checkpoint's
+	// background save may not have caught up with: loose, but far below
+	// what replaying from zero would reload.
+	maxBehind := int64(50 * (2 + 2*2*runtime.GOMAXPROCS(0) + 2*runtime.GOMAXPROCS(0) + 2 + 8))
+	resumedAt := func(out string) (int64, bool) {
+		_, rest, ok := strings.Cut(out, "resuming after position ")
+		if !ok {
+			return 0, false
+		}
+		v, err := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("resume position in %q: %v", out, err)
+		}
+		return v, true
+	}
+	resumedPositive := 0
 	for round := range 6 {
+		before := usersNow()
 		cmd := cliCommand(t, args...)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -75,6 +101,16 @@ func TestMigrateSurvivesSIGKILL(t *testing.T) {
 		timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
 		err := cmd.Wait()
 		stopped := timer.Stop()
+		if pos, ok := resumedAt(out.String()); ok {
+			if pos > before || before-pos > maxBehind {
+				t.Errorf("round %d: resumed after user %d with %d users in the target: want a position at most %d behind, never ahead", round, pos, before, maxBehind)
+			}
+			if pos > 0 {
+				resumedPositive++
+			}
+		} else if before > maxBehind && strings.Contains(out.String(), "weir migrate:") {
+			t.Errorf("round %d: %d users in the target but the run did not say it resumes:\n%s", round, before, out.String())
+		}
 		var exit *exec.ExitError
 		switch {
 		case err == nil:
@@ -85,13 +121,16 @@ func TestMigrateSurvivesSIGKILL(t *testing.T) {
 			if c > 0 && c < n {
 				midway++
 			}
-			t.Logf("round %d: killed after %v with %d users loaded", round, delay, c)
+			t.Logf("round %d: started with %d users, killed after %v with %d users loaded", round, before, delay, c)
 		default:
 			t.Fatalf("round %d: %v\n%s", round, err, out.String())
 		}
 	}
 	if killed < 5 || midway == 0 {
 		t.Fatalf("%d of 6 runs killed, %d with the load part done: the kills did not land mid-load", killed, midway)
+	}
+	if resumedPositive == 0 {
+		t.Fatalf("no rerun resumed after a saved position: checkpoints were not kept")
 	}
 	cmd := cliCommand(t, args...)
 	out, err := cmd.CombinedOutput()

@@ -140,8 +140,8 @@ func openTarget(ctx context.Context, spec string, loadConcurrency int) (*target,
 				return deferForeignKeys(ctx, pool, name)
 			},
 			restoreDeferred: func(ctx context.Context) error { return restorePendingForeignKeys(ctx, pool, name) },
-			retryable: postgres.Retryable,
-			close:     pool.Close,
+			retryable:       postgres.Retryable,
+			close:           pool.Close,
 		}, nil
 	}
 	return nil, usagef("--to %q: want sqlite:PATH or postgres://USER@HOST:PORT/DB", redact.String(spec))
