@@ -111,17 +111,22 @@ func TestBatchConfigValidate(t *testing.T) {
 
 // event is a load finishing at a simulated time.
 type event struct {
-	end    time.Time
-	tok    Token
-	failed bool
+	end     time.Time
+	tok     Token
+	failed  bool
+	records int           // the batch's size, when the simulation has batches
+	took    time.Duration // its round trip
+	seq     int           // order of start: ties on end go to the earlier
 }
 
 type events []event
 
-func (e events) Len() int           { return len(e) }
-func (e events) Less(i, j int) bool { return e[i].end.Before(e[j].end) }
-func (e events) Swap(i, j int)      { e[i], e[j] = e[j], e[i] }
-func (e *events) Push(x any)        { *e = append(*e, x.(event)) }
+func (e events) Len() int { return len(e) }
+func (e events) Less(i, j int) bool {
+	return e[i].end.Before(e[j].end) || e[i].end.Equal(e[j].end) && e[i].seq < e[j].seq
+}
+func (e events) Swap(i, j int) { e[i], e[j] = e[j], e[i] }
+func (e *events) Push(x any)   { *e = append(*e, x.(event)) }
 func (e *events) Pop() any {
 	old := *e
 	x := old[len(old)-1]

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -194,10 +196,19 @@ func (c IOConfig) Validate() error {
 // is the point: it models the time a real database takes, and it uses no
 // CPU. Build it with [NewIOSink]; Write is safe for concurrent use. It
 // accepts records of any type, since it never looks at them.
+//
+// A Write is in flight from its start until its round trip has run out by
+// the clock, not until its goroutine returns: on synctest's fake clock,
+// where many Writes end at the same instant, the latency of one that starts
+// then must not depend on which goroutines the scheduler has run first.
 type IOSink[T any] struct {
 	counter
-	cfg                IOConfig
-	inflight, maxInfly atomic.Int64
+	cfg      IOConfig
+	inflight atomic.Int64 // Write calls waiting, for InFlight
+
+	mu       sync.Mutex
+	ends     []time.Time // when each Write in flight ends
+	maxInfly int
 }
 
 // NewIOSink returns a simulated database with the given latencies, after
@@ -227,29 +238,54 @@ func (s *IOSink[T]) Latency(records, inflight int) time.Duration {
 // Write blocks for [IOSink.Latency] of the batch, computed with the number
 // of Writes in flight when it starts, then counts the records. If ctx is
 // done first, it returns at once with ctx's error wrapped and counts
-// nothing, as an aborted transaction stores nothing.
+// nothing, as an aborted transaction stores nothing; it is no longer in
+// flight from then on.
 func (s *IOSink[T]) Write(ctx context.Context, batch []T) error {
-	n := s.inflight.Add(1)
+	d, end := s.begin(len(batch))
+	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
-	for {
-		m := s.maxInfly.Load()
-		if n <= m || s.maxInfly.CompareAndSwap(m, n) {
-			break
-		}
-	}
-	t := time.NewTimer(s.Latency(len(batch), int(n)))
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 	case <-ctx.Done():
+		s.abort(end)
 		return fmt.Errorf("simulated write of %d records: %w", len(batch), ctx.Err())
 	}
 	s.add(len(batch))
 	return nil
 }
 
-// InFlight returns how many Writes are waiting right now.
+// begin starts a Write of records: it forgets the Writes whose end has
+// passed, and returns the new one's latency and end.
+func (s *IOSink[T]) begin(records int) (time.Duration, time.Time) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ends = slices.DeleteFunc(s.ends, func(end time.Time) bool { return !end.After(now) })
+	n := len(s.ends) + 1
+	d := s.Latency(records, n)
+	s.ends = append(s.ends, now.Add(d))
+	s.maxInfly = max(s.maxInfly, n)
+	return d, now.Add(d)
+}
+
+// abort takes a cancelled Write, ending at end, out of flight.
+func (s *IOSink[T]) abort(end time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := slices.IndexFunc(s.ends, end.Equal); i >= 0 {
+		s.ends = slices.Delete(s.ends, i, i+1)
+	}
+}
+
+// InFlight returns how many Write calls are waiting right now.
 func (s *IOSink[T]) InFlight() int { return int(s.inflight.Load()) }
 
-// MaxInFlight returns the most Writes that were ever waiting at once.
-func (s *IOSink[T]) MaxInFlight() int { return int(s.maxInfly.Load()) }
+// MaxInFlight returns the most Writes that were ever in flight at once: the
+// highest count a latency was computed with.
+func (s *IOSink[T]) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInfly
+}

@@ -197,6 +197,38 @@ func TestIOSinkWaits(t *testing.T) {
 	})
 }
 
+// TestIOSinkInFlightByClock starts a Write at the instant another one ends:
+// it must not count that one as in flight, whichever of the two goroutines
+// the scheduler runs first at that instant (each round draws that order
+// anew). Counting by goroutines made adaptive runs on the fake clock
+// depend on the schedule.
+func TestIOSinkInFlightByClock(t *testing.T) {
+	for range 20 {
+		synctest.Test(t, func(t *testing.T) {
+			s, err := bench.NewIOSink[int](bench.IOConfig{RoundTrip: time.Millisecond, Limit: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := make(chan error, 1)
+			go func() { first <- s.Write(context.Background(), nil) }()
+			time.Sleep(time.Millisecond) // fake time: wakes as the first Write ends
+			start := time.Now()
+			if err := s.Write(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-first; err != nil {
+				t.Fatal(err)
+			}
+			if got := time.Since(start); got != time.Millisecond {
+				t.Fatalf("a Write starting as another ended took %v, want 1ms (the ended one counted as in flight)", got)
+			}
+			if got := s.MaxInFlight(); got != 1 {
+				t.Errorf("MaxInFlight = %d, want 1", got)
+			}
+		})
+	}
+}
+
 // TestIOSinkCancel cancels a run while every Write is waiting on a one-hour
 // round trip: Run must return promptly with context.Canceled, and nothing
 // may be counted as written.
