@@ -21,6 +21,9 @@ type run[E, T any] struct {
 	w      *writer[T]    // Sink.Write with the retry policy
 	retry  retrier
 	ctl    *controllers // nil unless Config.Adaptive
+	// loaders is how many goroutines run a separate load stage (0: the
+	// workers load).
+	loaders int
 	// bs is the batch size the reader reads; the adaptive sizer moves it.
 	bs    atomic.Int64
 	epool *pool[E]
@@ -60,13 +63,13 @@ func newRun[E, T any](p *Pipeline[E, T]) *run[E, T] {
 
 	// Enough slices for every batch that can be alive at once (see the
 	// memory formula on Config), so steady state allocates nothing.
-	loaders := cfg.LoadConcurrency
+	r.loaders = cfg.LoadConcurrency
 	startSize := cfg.BatchSize
 	if r.ctl != nil {
-		loaders = r.ctl.limiter.Max()
+		r.loaders = r.ctl.limiter.Max()
 		startSize = r.ctl.sizer.Size()
 	}
-	slots := 2 + 2*cfg.QueueDepth + 2*cfg.Workers + loaders
+	slots := 2 + 2*cfg.QueueDepth + 2*cfg.Workers + r.loaders
 	r.epool = newPool[E](startSize, slots, cfg.BatchSize)
 	if p.tr.inPlace {
 		r.tpool = any(r.epool).(*pool[T]) // E == T: batches travel on, and come back here
@@ -91,12 +94,8 @@ func (p *Pipeline[E, T]) stages(parent context.Context, r *run[E, T]) error {
 
 	batches := make(chan batch[E], cfg.QueueDepth)
 	bt := newBatcher(ctx, batches, r.epool, r.m, p.size, cfg, &r.bs, p.opts.exactlyOnce)
-	loaders := cfg.LoadConcurrency
-	if r.ctl != nil {
-		loaders = r.ctl.limiter.Max()
-	}
 	var loads chan batch[T]
-	if loaders > 0 {
+	if r.loaders > 0 {
 		loads = make(chan batch[T], cfg.QueueDepth)
 	}
 
@@ -139,7 +138,7 @@ func (p *Pipeline[E, T]) stages(parent context.Context, r *run[E, T]) error {
 			workers.Wait()
 			close(loads)
 		})
-		for range loaders {
+		for range r.loaders {
 			wg.Go(func() { fail(r.loadLoop(ctx, loads)) })
 		}
 	}
