@@ -1,4 +1,6 @@
-// Command weir moves data: `weir migrate` runs the reference job (nested
+// Command weir moves data: `weir copy SOURCE TARGET` copies a file, a
+// table or a query into a table or a file, creating the table from types
+// inferred from the data; `weir migrate` runs the reference job (nested
 // user documents into 15 relational tables). Run `weir help` for usage.
 package main
 
@@ -18,11 +20,13 @@ const (
 	usageHeader = `weir moves data: typed, batched, concurrent extract → transform → load.
 
 Usage:
+  weir copy SOURCE TARGET [flags]
+                         copy a file (CSV, JSON, JSON Lines), a table or a query into a table or a file
   weir migrate [flags]   nested user documents → 15 tables (default: 20,000 generated users → ./weir.db)
   weir bench [flags]     the reference tuning guide's performance report, measured with weir's engine
   weir help [command]    this text, or a command's flags
 
-Run 'weir migrate -h' for the migrate flags.
+Run 'weir copy -h' or 'weir migrate -h' for a command's flags.
 `
 )
 
@@ -48,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var err error
 	switch cmd, rest := args[0], args[1:]; cmd {
+	case "copy":
+		err = copyCmd(rest, stdout, stderr)
 	case "migrate":
 		err = migrate(rest, stdout, stderr)
 	case "bench":
@@ -55,6 +61,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		if len(rest) > 0 && rest[0] == "migrate" {
 			err = migrate([]string{"-h"}, stdout, stderr)
+			break
+		}
+		if len(rest) > 0 && rest[0] == "copy" {
+			err = copyCmd([]string{"-h"}, stdout, stderr)
 			break
 		}
 		fmt.Fprint(stdout, usageHeader)

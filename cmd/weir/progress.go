@@ -31,6 +31,12 @@ func (p *progress) stop() {
 type statser interface{ Stats() weir.Stats }
 
 func startProgress(mode string, w io.Writer, run statser, total int64, rows func() map[string]int64) *progress {
+	return startProgressOf(mode, w, run, total, rows, "users")
+}
+
+// startProgressOf shows a run's progress counting records called what
+// ("users", "records"); total is -1 when unknown.
+func startProgressOf(mode string, w io.Writer, run statser, total int64, rows func() map[string]int64, what string) *progress {
 	if mode == "auto" {
 		mode = "log"
 		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -48,9 +54,9 @@ func startProgress(mode string, w io.Writer, run statser, total int64, rows func
 		interval = 200 * time.Millisecond
 		bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription("migrating"),
+			progressbar.OptionSetDescription("loading"),
 			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("users"),
+			progressbar.OptionSetItsString(what),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionSetWidth(30),
@@ -66,7 +72,7 @@ func startProgress(mode string, w io.Writer, run statser, total int64, rows func
 			case <-p.done:
 				if bar != nil {
 					st := run.Stats()
-					bar.Describe(describe(st, rows()))
+					bar.Describe(describe(st, rows(), what))
 					_ = bar.Set64(st.Load.Records)
 					_ = bar.Finish()
 					fmt.Fprintln(w)
@@ -76,24 +82,24 @@ func startProgress(mode string, w io.Writer, run statser, total int64, rows func
 				st := run.Stats()
 				r := rows()
 				if bar != nil {
-					bar.Describe(describe(st, r))
+					bar.Describe(describe(st, r, what))
 					_ = bar.Set64(st.Load.Records)
 					continue
 				}
-				fmt.Fprintf(w, "migrate: %s%s\n", describe(st, r), eta(st, total))
+				fmt.Fprintf(w, "progress: %s%s\n", describe(st, r, what), eta(st, total))
 			}
 		}
 	})
 	return p
 }
 
-func describe(st weir.Stats, rows map[string]int64) string {
+func describe(st weir.Stats, rows map[string]int64, what string) string {
 	n := sum(rows)
 	rate := 0.0
 	if s := st.Elapsed.Seconds(); s > 0 {
 		rate = float64(n) / s
 	}
-	return fmt.Sprintf("%d users, %d rows, %.0f rows/s", st.Load.Records, n, rate)
+	return fmt.Sprintf("%d %s, %d rows, %.0f rows/s", st.Load.Records, what, n, rate)
 }
 
 func eta(st weir.Stats, total int64) string {
