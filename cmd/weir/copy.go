@@ -156,7 +156,7 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, opts, dl, err := copyConfig(ctx, f, src, tgt, plan)
+	cfg, opts, dl, err := copyConfig(ctx, stdout, f, src, tgt, plan)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 
 // copyConfig builds the engine's config and options from the flags, and
 // opens the reject file.
-func copyConfig(ctx context.Context, f copyFlags, src *copySource, tgt *copyTarget, plan *copyPlan) (weir.Config, []weir.Option, *rejects, error) {
+func copyConfig(ctx context.Context, w io.Writer, f copyFlags, src *copySource, tgt *copyTarget, plan *copyPlan) (weir.Config, []weir.Option, *rejects, error) {
 	cfg := weir.Config{BatchSize: f.batch, Workers: f.workers, LoadConcurrency: f.loadConcurrency}
 	if tgt.maxLoaders > 0 {
 		if f.loadConcurrency > tgt.maxLoaders {
@@ -234,19 +234,22 @@ func copyConfig(ctx context.Context, f copyFlags, src *copySource, tgt *copyTarg
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, nil, &usageError{err}
 	}
-	if f.resume {
-		opt, err := resumeOption(ctx, f, src, tgt, plan)
+	// With a key, every run keeps a checkpoint, so that any of them can be
+	// resumed; without one, only a --resume run loads each batch with its
+	// checkpoint (one batch at a time).
+	_, positioned := src.src.(weir.Positioner)
+	if f.resume || (len(plan.key) > 0 && plan.resumable && positioned) {
+		opt, err := resumeOption(ctx, w, f, src, tgt, plan)
 		if err != nil {
 			return cfg, nil, nil, err
 		}
 		opts = append(opts, opt)
-		if !plan.exactlyOnce {
-			return cfg, opts, dl, nil
+		if plan.exactlyOnce {
+			if cfg.OnLoadError == weir.Skip {
+				return cfg, nil, nil, usagef("--resume without --key loads each batch and its checkpoint in one transaction, which cannot set records aside at load: pass --key, or --on-error fail")
+			}
+			cfg.LoadConcurrency = 1
 		}
-		if cfg.OnLoadError == weir.Skip {
-			return cfg, nil, nil, usagef("--resume without --key loads each batch and its checkpoint in one transaction, which cannot set records aside at load: pass --key, or --on-error fail")
-		}
-		cfg.LoadConcurrency = 1
 	}
 	return cfg, opts, dl, nil
 }

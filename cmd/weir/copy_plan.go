@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -180,7 +181,7 @@ func (p *copyPlan) transform() weir.Transform[connect.Row, connect.Row] {
 // resumeOption returns the checkpoint option for --resume: at-least-once
 // with upserts on --key, or, into PostgreSQL without a key, each batch
 // and its checkpoint in one transaction.
-func resumeOption(ctx context.Context, f copyFlags, src *copySource, tgt *copyTarget, plan *copyPlan) (weir.Option, error) {
+func resumeOption(ctx context.Context, w io.Writer, f copyFlags, src *copySource, tgt *copyTarget, plan *copyPlan) (weir.Option, error) {
 	if !plan.resumable {
 		return weir.Option{}, usagef("--resume: %s cannot resume without --key (or a PostgreSQL target)", tgt)
 	}
@@ -192,6 +193,15 @@ func resumeOption(ctx context.Context, f copyFlags, src *copySource, tgt *copyTa
 		return weir.Option{}, err
 	}
 	job := "copy " + src.desc + " → " + tgt.desc
+	if f.resume {
+		pos, err := store.Load(ctx, job)
+		if err != nil {
+			return weir.Option{}, fmt.Errorf("read the checkpoint of %q in %s: %w", job, tgt, err)
+		}
+		if pos != nil {
+			fmt.Fprintf(w, "resuming after position %s (saved by an earlier run)\n", pos)
+		}
+	}
 	if len(plan.key) > 0 {
 		return weir.WithCheckpoint(store, job), nil
 	}
