@@ -107,9 +107,8 @@ func (c *column) add(k kind) { c.kinds |= k }
 
 // text classifies a text value.
 func (c *column) text(s string) {
-	if !json.Valid([]byte(s)) {
-		c.notJSON = true
-	}
+	valid := json.Valid([]byte(s))
+	c.notJSON = c.notJSON || !valid
 	if strings.EqualFold(s, "true") || strings.EqualFold(s, "false") {
 		c.add(kBool)
 		return
@@ -129,7 +128,7 @@ func (c *column) text(s string) {
 		}
 		return
 	}
-	if (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) && !c.notJSON {
+	if (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) && valid {
 		c.add(kNested)
 		return
 	}

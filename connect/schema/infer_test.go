@@ -94,6 +94,8 @@ func TestInferReadsTextForWhatItHolds(t *testing.T) {
 		{[]string{`{"a":1}`, `[1,2]`}, connect.TypeJSON},
 		{[]string{`{"a":1}`, `12`, `"x"`, `true`}, connect.TypeJSON},
 		{[]string{`{"a":1}`, `abc`}, connect.TypeText},
+		{[]string{`abc`, `{"a":1}`}, connect.TypeText},
+		{[]string{`abc`, `{"a":1}`, `{"b":2}`}, connect.TypeText},
 		{[]string{`{"a":`}, connect.TypeText},
 		{[]string{`[draft]`}, connect.TypeText},
 		// empty and NULL
