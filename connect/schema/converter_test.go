@@ -130,7 +130,26 @@ func TestConvertAllocatesNothingOnCommonPaths(t *testing.T) {
 		}
 	})
 	if allocs != 0 {
-		t.Errorf("Convert allocates %v times a row, want 0", allocs)
+		t.Errorf("Convert allocates %v times a CSV row, want 0", allocs)
+	}
+
+	// A JSON record: numbers, a boolean, an object, a string holding JSON.
+	dst := cols("n", connect.TypeInt64, "x", connect.TypeNumeric, "ok", connect.TypeBool,
+		"obj", connect.TypeJSON, "raw", connect.TypeJSON, "f", connect.TypeFloat64)
+	c, err := schema.NewConverter(names(dst), dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = connect.Row{Values: []connect.Value{connect.Numeric("42"), connect.Numeric("1.5"), connect.Bool(true),
+		connect.JSON(`{"a":[1,2]}`), connect.Text(`{"b": "some longer text to defeat small-buffer tricks"}`), connect.Numeric("2.5e3")}}
+	allocs = testing.AllocsPerRun(100, func() {
+		var err error
+		if out, err = c.Convert(in, out[:0]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Convert allocates %v times a JSON row, want 0", allocs)
 	}
 }
 

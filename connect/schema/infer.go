@@ -141,14 +141,14 @@ func (c *column) number(n number, s string) {
 	switch {
 	case n.plus || n.leadZero:
 		c.add(kText)
-	case n.isInteger() && len(n.int) <= 18:
+	case n.isInteger() && len(n.whole) <= 18:
 		i, _ := parseInt(s, 64)
 		if i >= math.MinInt32 && i <= math.MaxInt32 {
 			c.add(kInt32)
 		} else {
 			c.add(kInt64)
 		}
-	case n.int == "" || (n.point && n.frac == ""): // ".5", "5." are not written as numbers
+	case n.whole == "" || (n.point && n.frac == ""): // ".5", "5." are not written as numbers
 		c.add(kText)
 	default:
 		_, _, _, numeric := n.shape()

@@ -14,17 +14,17 @@ const (
 )
 
 // number is a decimal literal split into its parts:
-// [sign] int [. frac] [e exp].
+// [sign] whole [. frac] [e exp].
 type number struct {
 	neg      bool
 	plus     bool   // a leading '+'
-	int      string // digits before the point; may be empty (".5")
+	whole    string // digits before the point; may be empty (".5")
 	frac     string // digits after the point
 	point    bool   // the literal has a '.'
 	exp      int    // the exponent, clamped to ±1e9
 	hasExp   bool   // the literal has an exponent
 	nonZero  bool   // some digit is not '0'
-	leadZero bool   // int has a leading zero and more than one digit ("007")
+	leadZero bool   // whole has a leading zero and more than one digit ("007")
 }
 
 // parseNumber reads s as [+-]digits[.digits][(e|E)[+-]digits], with at
@@ -38,7 +38,7 @@ func parseNumber(s string) (n number, ok bool) {
 	}
 	start := i
 	i = skipDigits(s, i)
-	n.int = s[start:i]
+	n.whole = s[start:i]
 	if i < len(s) && s[i] == '.' {
 		n.point = true
 		i++
@@ -46,7 +46,7 @@ func parseNumber(s string) (n number, ok bool) {
 		i = skipDigits(s, i)
 		n.frac = s[start:i]
 	}
-	if n.int == "" && n.frac == "" {
+	if n.whole == "" && n.frac == "" {
 		return n, false
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
@@ -71,8 +71,8 @@ func parseNumber(s string) (n number, ok bool) {
 			n.exp = -n.exp
 		}
 	}
-	n.nonZero = strings.Trim(n.int, "0") != "" || strings.Trim(n.frac, "0") != ""
-	n.leadZero = len(n.int) > 1 && n.int[0] == '0'
+	n.nonZero = strings.Trim(n.whole, "0") != "" || strings.Trim(n.frac, "0") != ""
+	n.leadZero = len(n.whole) > 1 && n.whole[0] == '0'
 	return n, i == len(s)
 }
 
@@ -85,7 +85,7 @@ func skipDigits(s string, i int) int {
 
 // isInteger reports whether n is written as an integer: digits, no point,
 // no exponent.
-func (n number) isInteger() bool { return n.int != "" && !n.point && !n.hasExp }
+func (n number) isInteger() bool { return n.whole != "" && !n.point && !n.hasExp }
 
 // canonical returns n as a numeric's text: "-I.F" with no exponent, no
 // '+', no leading zeros in I (but at least one digit), and the scale the
@@ -94,15 +94,15 @@ func (n number) isInteger() bool { return n.int != "" && !n.point && !n.hasExp }
 // parsed from; when it is already canonical, canonical returns it and
 // allocates nothing.
 func (n number) canonical(s string) (string, bool) {
-	if !n.hasExp && !n.plus && n.int != "" && !n.leadZero && (!n.point || n.frac != "") &&
+	if !n.hasExp && !n.plus && n.whole != "" && !n.leadZero && (!n.point || n.frac != "") &&
 		(n.nonZero || !n.neg) {
-		return s, len(n.int) <= maxNumericInt && len(n.frac) <= maxNumericScale
+		return s, len(n.whole) <= maxNumericInt && len(n.frac) <= maxNumericScale
 	}
 	z, p, scale, ok := n.shape()
 	if !ok {
 		return "", false
 	}
-	nd := len(n.int) + len(n.frac)
+	nd := len(n.whole) + len(n.frac)
 	var b strings.Builder
 	b.Grow(int(max(p, 0)+scale) + 3)
 	if n.neg && n.nonZero {
@@ -135,8 +135,8 @@ func (n number) canonical(s string) (string, bool) {
 // D being the mantissa's digits without its z leading zeros, written with
 // scale digits after the point. ok is false beyond PostgreSQL's limits.
 func (n number) shape() (z int, p, scale int64, ok bool) {
-	nd := len(n.int) + len(n.frac)
-	p = int64(len(n.int)) + int64(n.exp)
+	nd := len(n.whole) + len(n.frac)
+	p = int64(len(n.whole)) + int64(n.exp)
 	scale = max(int64(len(n.frac))-int64(n.exp), 0)
 	for z < nd && digitAt(n, z) == '0' { // each leading zero moves the point left
 		z++
@@ -148,12 +148,12 @@ func (n number) shape() (z int, p, scale int64, ok bool) {
 	return z, p, scale, max(p, 0) <= maxNumericInt && scale <= maxNumericScale
 }
 
-// digitAt returns the i-th digit of n's mantissa (int then frac).
+// digitAt returns the i-th digit of n's mantissa (whole then frac).
 func digitAt(n number, i int) byte {
-	if i < len(n.int) {
-		return n.int[i]
+	if i < len(n.whole) {
+		return n.whole[i]
 	}
-	return n.frac[i-len(n.int)]
+	return n.frac[i-len(n.whole)]
 }
 
 // parseFloat reads s as a double: a decimal literal, or NaN, Infinity or
