@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	url := fs.String("url", "", "PostgreSQL connection URL or keyword/value string")
 	table := fs.String("table", "pgload", "table to load")
-	path := fs.String("file", "", "CSV file")
+	path := fs.String("file", "", "CSV file (gen: JSON Lines if the name ends in .jsonl)")
 	rows := fs.Int64("rows", 1_000_000, "rows to generate or load")
 	pk := fs.Bool("pk", false, "create: give the table a primary key on id")
 	loader := fs.String("loader", "", "copy: bare (pgx CopyFrom loop) or weir (source → pipeline → postgres.Sink); record: the loader's name")

@@ -202,7 +202,45 @@ func report(w io.Writer, rs []result) error {
 	reportMigrate(w, "Reference job: `weir migrate`", filter(gs, func(g *group) bool { return g.bench == "migrate" }))
 	reportMigrate(w, "Config sweep: `weir migrate` into PostgreSQL (one run each, smaller job)", filter(gs, func(g *group) bool { return g.bench == "sweep" }))
 	reportFlat(w, filter(gs, func(g *group) bool { return g.bench == "migrate" || g.bench == "flat" }))
+	for _, b := range []struct{ bench, title, base string }{
+		{"copycmd-pg", "`weir copy` CSV → PostgreSQL, creating the table, vs `psql \\copy` into the same table", "psql"},
+		{"copycmd-sqlite", "`weir copy` CSV → SQLite, creating the table, vs `sqlite3 .import` into the same table (WAL, synchronous=NORMAL)", "sqlite3"},
+		{"copycmd-jsonl", "`weir copy` JSON Lines → PostgreSQL, creating the table", ""},
+	} {
+		reportCopyCmd(w, b.title, b.base, filter(gs, func(g *group) bool { return g.bench == b.bench }))
+	}
 	return nil
+}
+
+// reportCopyCmd writes one table of whole commands side by side: median
+// seconds with their range, rows/s, and the ratio to base's rows/s.
+func reportCopyCmd(w io.Writer, title, base string, gs []*group) {
+	if len(gs) == 0 {
+		return
+	}
+	var ref *group
+	for _, g := range gs {
+		if g.loader == base {
+			ref = g
+		}
+	}
+	fmt.Fprintf(w, "### %s (%d rows)\n\n", title, gs[0].rows)
+	fmt.Fprintln(w, "| command | config | runs | median s [min..max] | rows/s | vs "+base+" | client CPU s | server CPU s |")
+	fmt.Fprintln(w, "|---|---|---:|---|---:|---:|---:|---:|")
+	for _, g := range gs {
+		lo, hi := g.runs[0].Seconds, g.runs[0].Seconds
+		for _, r := range g.runs {
+			lo, hi = min(lo, r.Seconds), max(hi, r.Seconds)
+		}
+		vs := ""
+		if ref != nil {
+			vs = fmt.Sprintf("%.2f×", g.rate()/ref.rate())
+		}
+		client, server := g.cpu()
+		fmt.Fprintf(w, "| %s | %s | %d | %.2f [%.2f..%.2f] | %.0f | %s | %s | %s |\n", g.loader, configName(g.config), len(g.runs),
+			g.seconds(), lo, hi, g.rate(), vs, client, server)
+	}
+	fmt.Fprintln(w)
 }
 
 func reportCopy(w io.Writer, gs []*group) {

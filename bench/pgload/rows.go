@@ -153,7 +153,37 @@ func writeCSV(w io.Writer, n int64) error {
 	return bw.Flush()
 }
 
-// generate writes the n-row CSV file at path.
+// writeJSONL writes rows 1..n to w as JSON Lines, one object per row with
+// the CSV's columns; attrs is a nested object.
+func writeJSONL(w io.Writer, n int64) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var b []byte
+	for id := int64(1); id <= n; id++ {
+		r := rowAt(id)
+		b = append(b[:0], `{"id":`...)
+		b = strconv.AppendInt(b, r.ID, 10)
+		for i, s := range []string{r.First, r.Last, r.City, r.Email} {
+			b = append(b, `,"`...)
+			b = append(b, columns[1+i]...)
+			b = append(b, `":`...)
+			b = strconv.AppendQuote(b, s)
+		}
+		b = append(b, `,"score":`...)
+		b = strconv.AppendInt(b, int64(r.Score), 10)
+		b = append(b, `,"created_at":"`...)
+		b = r.Created.AppendFormat(b, time.RFC3339)
+		b = append(b, `","attrs":`...)
+		b = append(b, r.Attrs...)
+		b = append(b, "}\n"...)
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// generate writes the n-row file at path: JSON Lines if its name ends in
+// .jsonl, CSV otherwise.
 func generate(path string, n int64) (err error) {
 	if n < 1 {
 		return fmt.Errorf("--rows must be at least 1, got %d", n)
@@ -167,7 +197,11 @@ func generate(path string, n int64) (err error) {
 			err = fmt.Errorf("close %s: %w", path, cerr)
 		}
 	}()
-	if err := writeCSV(f, n); err != nil {
+	write := writeCSV
+	if strings.HasSuffix(path, ".jsonl") {
+		write = writeJSONL
+	}
+	if err := write(f, n); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -34,6 +34,8 @@
 #   --blob-size N     bytes of each user's large_data blob (default 1024)
 #   --sweep-users N   users for the PostgreSQL config sweep, one run each; 0 skips it (default 10000)
 #   --sweep C         migrate configs tried, as weir flags, ';'-separated; "default" means none
+#   --copycmd-rows N  rows for the `weir copy` commands, side by side with psql \copy and sqlite3 .import
+#                     into the table weir creates, and JSON Lines → PostgreSQL; 0 skips them (default 1000000)
 #   --flat-users N    also migrate N users into SQLite, to compare peak RSS with --users; 0 skips (default 0)
 #   --flat-runs N     runs of that (default 1)
 #   --out DIR         where the report, results and logs go (default: a new temporary directory)
@@ -52,6 +54,7 @@ sweep_users=10000
 sweep="default;--batch 512;--batch 1024;--batch 256 --load-concurrency 4;--batch 1024 --workers 1 --load-concurrency 2"
 flat_users=0
 flat_runs=1
+copycmd_rows=1000000
 out=""
 cpuprofile=0
 
@@ -70,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--sweep) sweep=$2; shift ;;
 	--flat-users) flat_users=$2; shift ;;
 	--flat-runs) flat_runs=$2; shift ;;
+	--copycmd-rows) copycmd_rows=$2; shift ;;
 	--out) out=$2; shift ;;
 	--cpuprofile) cpuprofile=1 ;;
 	-h | --help) usage; exit 0 ;;
@@ -408,6 +412,79 @@ if [ "$users" -gt 0 ]; then
 			migrate flat sqlite "" "$flat_users" "$r"
 		done
 	fi
+fi
+
+# --- 5. weir copy --------------------------------------------------------------
+
+# copycmd BENCH LOADER CONFIG WANT CHECK CMD...: one whole command, timed,
+# its rows counted afterwards with CHECK (a shell command printing a count).
+copycmd() {
+	local bench=$1 name=$2 config=$3 want=$4 check=$5 r=$6
+	shift 6
+	local log="$logs/$bench-$(echo "$name $config" | tr -c 'a-z0-9\n' '_')-r$r.log"
+	timed "$log" "$@"
+	local got
+	got=$(eval "$check")
+	if [ "$got" != "$want" ]; then
+		say "run.sh: $name $config left $got rows, want $want (log: $log)"
+		exit 1
+	fi
+	say "   run $r $bench $name $config: ${secs}s, $got rows verified, client CPU ${cpu}s, server CPU ${srv}s"
+	"$pgload" record --out "$results" --bench "$bench" --loader "$name" --config "$config" --run "$r" \
+		--rows "$want" --seconds "$secs" --client-cpu "$cpu" --server-cpu "$srv" --rss-kb "$rss"
+}
+
+if [ "$copycmd_rows" -gt 0 ]; then
+	say "== 5. weir copy: $copycmd_rows rows, $runs runs"
+	ccsv="$work/people.csv"
+	cjsonl="$work/people.jsonl"
+	"$pgload" gen --file "$ccsv" --rows "$copycmd_rows"
+	"$pgload" gen --file "$cjsonl" --rows "$copycmd_rows"
+	sdb="$work/people.db"
+	# The tables weir copy creates (types inferred from the file) are the
+	# ones psql and sqlite3 load into: same shape, no keys, no indexes.
+	"$weir" copy "$ccsv" "$url&table=people" --progress off --if-exists replace >"$logs/copycmd-setup.log" 2>&1
+	"$weir" copy "$ccsv" "sqlite:$sdb?table=people" --progress off --if-exists replace >>"$logs/copycmd-setup.log" 2>&1
+	sqlite3 "$sdb" ".schema people" >"$work/people.sql"
+	cols="id, first_name, last_name, city, email, score, created_at, attrs"
+	pgcount="sql 'SELECT count(*) FROM people'"
+	sqcount="sqlite3 '$sdb' 'SELECT count(*) FROM people'"
+	cmds=(weir1 psql weir2 weirsqlite sqlite3 weirjsonl)
+	n=${#cmds[@]}
+	for ((r = 1; r <= runs; r++)); do
+		for ((k = 0; k < n; k++)); do
+			c=${cmds[$(((k + r - 1) % n))]}
+			case "$c" in
+			weir1 | weir2)
+				lc=${c#weir}
+				copycmd copycmd-pg "weir copy" "--load-concurrency $lc" "$copycmd_rows" "$pgcount" "$r" \
+					"$weir" copy "$ccsv" "$url&table=people" --progress off --if-exists replace --load-concurrency "$lc"
+				;;
+			psql)
+				sql "TRUNCATE people" >/dev/null
+				copycmd copycmd-pg psql '\copy (FORMAT csv), 1 connection' "$copycmd_rows" "$pgcount" "$r" \
+					"${psql_cmd[@]}" -d bench -c "\\copy people ($cols) FROM '$ccsv' WITH (FORMAT csv, HEADER true)"
+				;;
+			weirsqlite)
+				rm -f "$sdb" "$sdb-wal" "$sdb-shm"
+				copycmd copycmd-sqlite "weir copy" "" "$copycmd_rows" "$sqcount" "$r" \
+					"$weir" copy "$ccsv" "sqlite:$sdb?table=people" --progress off
+				;;
+			sqlite3)
+				rm -f "$sdb" "$sdb-wal" "$sdb-shm"
+				sqlite3 "$sdb" <"$work/people.sql"
+				copycmd copycmd-sqlite sqlite3 ".import --csv --skip 1" "$copycmd_rows" "$sqcount" "$r" \
+					sqlite3 -cmd "PRAGMA journal_mode=WAL" -cmd "PRAGMA synchronous=NORMAL" "$sdb" ".import --csv --skip 1 $ccsv people"
+				;;
+			weirjsonl)
+				copycmd copycmd-jsonl "weir copy" "--load-concurrency 2" "$copycmd_rows" "sql 'SELECT count(*) FROM people_json'" "$r" \
+					"$weir" copy "$cjsonl" "$url&table=people_json" --progress off --if-exists replace --load-concurrency 2
+				;;
+			esac
+		done
+	done
+	sql "DROP TABLE people; DROP TABLE IF EXISTS people_json" >/dev/null
+	rm -f "$ccsv" "$cjsonl" "$sdb" "$sdb-wal" "$sdb-shm"
 fi
 
 # --- report -------------------------------------------------------------------

@@ -197,20 +197,20 @@ func openFileTarget(path string) (*copyTarget, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &countingSink{RowSink: s}, nil
+			return &fileRowSink{RowSink: s}, nil
 		},
 		maxLoaders: 1,
 		close:      func() {},
 	}, nil
 }
 
-// countingSink counts the rows a file sink wrote.
-type countingSink struct {
+// fileRowSink counts the rows a file sink wrote.
+type fileRowSink struct {
 	*file.RowSink
 	n atomic.Int64
 }
 
-func (s *countingSink) Write(ctx context.Context, batch []connect.Row) error {
+func (s *fileRowSink) Write(ctx context.Context, batch []connect.Row) error {
 	if err := s.RowSink.Write(ctx, batch); err != nil {
 		return err
 	}
@@ -218,4 +218,4 @@ func (s *countingSink) Write(ctx context.Context, batch []connect.Row) error {
 	return nil
 }
 
-func (s *countingSink) Rows() int64 { return s.n.Load() }
+func (s *fileRowSink) Rows() int64 { return s.n.Load() }
