@@ -389,4 +389,3 @@ func goNumber(s string) any {
 	f, _ := strconv.ParseFloat(s, 64) // JSON's grammar is ParseFloat's; a huge exponent gives ±Inf
 	return f
 }
-

@@ -352,4 +352,3 @@ func splitPath(s string) ([]string, error) {
 	}
 	return parts, nil
 }
-
