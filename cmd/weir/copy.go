@@ -163,7 +163,7 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	if err := plan.apply(ctx, tgt); err != nil {
 		return err
 	}
-	sink, err := tgt.sink(plan.cols, f.key, plan.conflict)
+	sink, err := tgt.sink(tgt.table, plan.cols, plan.key, plan.conflict)
 	if err != nil {
 		return fmt.Errorf("copy into %s: %w", tgt, err)
 	}

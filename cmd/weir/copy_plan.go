@@ -50,12 +50,12 @@ func planCopy(ctx context.Context, src *copySource, tgt *copyTarget, f copyFlags
 		_ = readYAML(f.schemaFile, &sf, nil) // read and checked by sourceColumns
 		p.key = sf.Key
 	}
-	existing, exists, err := tgt.columns(ctx)
+	existing, exists, err := tgt.columns(ctx, tgt.table)
 	if err != nil {
 		return nil, usagef("look up %s: %w", tgt, err)
 	}
 	if exists && !tgt.isFile {
-		if p.rowsBefore, err = tgt.count(ctx); err != nil {
+		if p.rowsBefore, err = tgt.count(ctx, tgt.table); err != nil {
 			return nil, usagef("count the rows of %s: %w", tgt, err)
 		}
 	}
@@ -147,19 +147,19 @@ func quoteAll(names []string) string {
 // planned.
 func (p *copyPlan) apply(ctx context.Context, tgt *copyTarget) error {
 	if p.drop {
-		if err := tgt.drop(ctx); err != nil {
+		if err := tgt.drop(ctx, tgt.table); err != nil {
 			return fmt.Errorf("replace %s: %w", tgt, err)
 		}
 	}
 	if p.create {
-		if err := tgt.create(ctx, p.cols, p.key); err != nil {
+		if err := tgt.create(ctx, tgt.table, p.cols, p.key); err != nil {
 			return fmt.Errorf("create %s: %w", tgt, err)
 		}
 		p.created = !tgt.isFile
 		p.rowsBefore = 0
 	}
 	if p.empty {
-		if err := tgt.empty(ctx); err != nil {
+		if err := tgt.empty(ctx, tgt.table); err != nil {
 			return fmt.Errorf("empty %s: %w", tgt, err)
 		}
 		p.rowsBefore = 0

@@ -97,7 +97,7 @@ func checkCopy(ctx context.Context, w io.Writer, f copyFlags, src *copySource, t
 		fmt.Fprintf(w, "checked: %d records read = %d written + %d rejected\n", st.Extract.Records, rows, rejected)
 		return nil
 	}
-	after, err := tgt.count(ctx)
+	after, err := tgt.count(ctx, tgt.table)
 	if err != nil {
 		return fmt.Errorf("count the rows of %s: %w", tgt, err)
 	}

@@ -23,19 +23,25 @@ type rowSink interface {
 	Rows() int64
 }
 
-// copyTarget is where `weir copy` loads: one table of a database, or a
-// file. Like the reference job's target, it is one struct for every kind,
-// filled in by openCopyTarget with what differs.
+// copyTarget is where `weir copy` and `weir run` load: tables of a
+// database, or a file. Like the reference job's target, it is one struct
+// for every kind, filled in by openCopyTarget with what differs. The
+// functions that take a table name work on any table of the database;
+// table is the one `weir copy` loads.
 type copyTarget struct {
-	desc  string // for messages, without secrets
+	db    string // the database, for messages, without secrets
+	desc  string // the table (or file), for messages, without secrets
 	table string // the table's name; "" for a file
-	// columns returns the table's columns, or exists=false.
-	columns func(ctx context.Context) (cols []connect.Column, exists bool, err error)
-	count   func(ctx context.Context) (int64, error)
-	create  func(ctx context.Context, cols []connect.Column, key []string) error
-	empty   func(ctx context.Context) error // TRUNCATE
-	drop    func(ctx context.Context) error
-	sink    func(cols []connect.Column, key []string, on connect.Conflict) (rowSink, error)
+	// columns returns a table's columns, or exists=false.
+	columns func(ctx context.Context, table string) (cols []connect.Column, exists bool, err error)
+	count   func(ctx context.Context, table string) (int64, error)
+	create  func(ctx context.Context, table string, cols []connect.Column, key []string) error
+	ddl     func(table string, cols []connect.Column, key []string) string
+	empty   func(ctx context.Context, table string) error // TRUNCATE
+	drop    func(ctx context.Context, table string) error
+	sink    func(table string, cols []connect.Column, key []string, on connect.Conflict) (rowSink, error)
+	// multi loads the tables of a splitter (weir run); nil for a file.
+	multi func(sp connect.Splitter[connect.Row], on connect.Conflict) (multiSink, error)
 	// checkpoints returns a store kept in the target; nil for files.
 	checkpoints func(ctx context.Context) (weir.CheckpointStore, error)
 	retryable   func(error) bool
@@ -78,23 +84,30 @@ func openPostgresTarget(ctx context.Context, spec, table string, loaders int) (*
 		return nil, err
 	}
 	return &copyTarget{
+		db:    name,
 		desc:  fmt.Sprintf("%s table %s", name, table),
 		table: table,
-		columns: func(ctx context.Context) ([]connect.Column, bool, error) {
+		columns: func(ctx context.Context, table string) ([]connect.Column, bool, error) {
 			return postgres.TableColumns(ctx, pool, table)
 		},
-		count: func(ctx context.Context) (n int64, err error) {
+		count: func(ctx context.Context, table string) (n int64, err error) {
 			return n, pool.QueryRow(ctx, "SELECT count(*) FROM "+pgName(table)).Scan(&n)
 		},
-		create: func(ctx context.Context, cols []connect.Column, key []string) error {
+		create: func(ctx context.Context, table string, cols []connect.Column, key []string) error {
 			return postgres.CreateTable(ctx, pool, table, cols, key)
 		},
-		empty: func(ctx context.Context) error { return postgres.Exec(ctx, pool, "TRUNCATE "+pgName(table)) },
-		drop:  func(ctx context.Context) error { return postgres.Exec(ctx, pool, "DROP TABLE "+pgName(table)) },
-		sink: func(cols []connect.Column, key []string, on connect.Conflict) (rowSink, error) {
+		ddl: postgres.CreateTableSQL,
+		empty: func(ctx context.Context, table string) error {
+			return postgres.Exec(ctx, pool, "TRUNCATE "+pgName(table))
+		},
+		drop: func(ctx context.Context, table string) error {
+			return postgres.Exec(ctx, pool, "DROP TABLE "+pgName(table))
+		},
+		sink: func(table string, cols []connect.Column, key []string, on connect.Conflict) (rowSink, error) {
 			return postgres.NewRowSink(pool, postgres.RowSinkConfig{
 				Table: connect.Table{Name: table, Columns: columnNames(cols), Key: key}, OnConflict: on})
 		},
+		multi:       pgMulti(pool),
 		checkpoints: func(ctx context.Context) (weir.CheckpointStore, error) { return postgres.NewCheckpointStore(ctx, pool) },
 		retryable:   postgres.Retryable,
 		close:       pool.Close,
@@ -136,23 +149,30 @@ func openSQLiteTarget(ctx context.Context, spec, table string) (*copyTarget, err
 		return nil, usagef("TARGET %s: %w", spec, err)
 	}
 	return &copyTarget{
+		db:    "sqlite:" + path,
 		desc:  fmt.Sprintf("sqlite:%s table %s", path, table),
 		table: table,
-		columns: func(ctx context.Context) ([]connect.Column, bool, error) {
+		columns: func(ctx context.Context, table string) ([]connect.Column, bool, error) {
 			return sqlite.TableColumns(ctx, db, table)
 		},
-		count: func(ctx context.Context) (n int64, err error) {
+		count: func(ctx context.Context, table string) (n int64, err error) {
 			return n, db.QueryRowContext(ctx, "SELECT count(*) FROM "+sqliteName(table)).Scan(&n)
 		},
-		create: func(ctx context.Context, cols []connect.Column, key []string) error {
+		create: func(ctx context.Context, table string, cols []connect.Column, key []string) error {
 			return sqlite.CreateTable(ctx, db, table, cols, key)
 		},
-		empty: func(ctx context.Context) error { return sqlite.Exec(ctx, db, "DELETE FROM "+sqliteName(table)) },
-		drop:  func(ctx context.Context) error { return sqlite.Exec(ctx, db, "DROP TABLE "+sqliteName(table)) },
-		sink: func(cols []connect.Column, key []string, on connect.Conflict) (rowSink, error) {
+		ddl: sqlite.CreateTableSQL,
+		empty: func(ctx context.Context, table string) error {
+			return sqlite.Exec(ctx, db, "DELETE FROM "+sqliteName(table))
+		},
+		drop: func(ctx context.Context, table string) error {
+			return sqlite.Exec(ctx, db, "DROP TABLE "+sqliteName(table))
+		},
+		sink: func(table string, cols []connect.Column, key []string, on connect.Conflict) (rowSink, error) {
 			return sqlite.NewRowSink(db, sqlite.RowSinkConfig{
 				Table: connect.Table{Name: table, Columns: columnNames(cols), Key: key}, OnConflict: on})
 		},
+		multi:       sqliteMulti(db),
 		checkpoints: func(ctx context.Context) (weir.CheckpointStore, error) { return sqlite.NewCheckpointStore(ctx, db) },
 		maxLoaders:  1,
 		close:       func() { db.Close() },
@@ -179,20 +199,22 @@ func openFileTarget(path string) (*copyTarget, error) {
 		}
 	}
 	return &copyTarget{
+		db:     path,
 		desc:   path,
 		isFile: true,
-		columns: func(context.Context) ([]connect.Column, bool, error) {
+		columns: func(context.Context, string) ([]connect.Column, bool, error) {
 			_, err := os.Stat(path)
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, false, nil
 			}
 			return nil, err == nil, err
 		},
-		count:  func(context.Context) (int64, error) { return 0, nil },
-		create: func(context.Context, []connect.Column, []string) error { return nil },
-		empty:  func(context.Context) error { return nil }, // CreateRows truncates
-		drop:   func(context.Context) error { return nil },
-		sink: func(cols []connect.Column, _ []string, _ connect.Conflict) (rowSink, error) {
+		count:  func(context.Context, string) (int64, error) { return 0, nil },
+		create: func(context.Context, string, []connect.Column, []string) error { return nil },
+		ddl:    func(string, []connect.Column, []string) string { return "" },
+		empty:  func(context.Context, string) error { return nil }, // CreateRows truncates
+		drop:   func(context.Context, string) error { return nil },
+		sink: func(_ string, cols []connect.Column, _ []string, _ connect.Conflict) (rowSink, error) {
 			s, err := file.CreateRows(path, file.RowSinkConfig{Format: format, Columns: cols})
 			if err != nil {
 				return nil, err

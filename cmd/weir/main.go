@@ -22,11 +22,14 @@ const (
 Usage:
   weir copy SOURCE TARGET [flags]
                          copy a file (CSV, JSON, JSON Lines), a table or a query into a table or a file
+  weir run JOB.yaml      run a job file: a source into tables, with typed columns, expressions, filters, unnest
+  weir plan JOB.yaml     check a job against its source and target; print the DDL and the column mapping
+  weir schema            print the JSON Schema of job files
   weir migrate [flags]   nested user documents → 15 tables (default: 20,000 generated users → ./weir.db)
   weir bench [flags]     the reference tuning guide's performance report, measured with weir's engine
   weir help [command]    this text, or a command's flags
 
-Run 'weir copy -h' or 'weir migrate -h' for a command's flags.
+Run 'weir COMMAND -h' for a command's flags.
 `
 )
 
@@ -45,34 +48,35 @@ func usagef(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
 }
 
+// commands are weir's subcommands, by name.
+var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
+	"copy":    copyCmd,
+	"run":     runCmd,
+	"plan":    planCmd,
+	"schema":  schemaCmd,
+	"migrate": migrate,
+	"bench":   benchCmd,
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usageHeader)
 		return exitUsage
 	}
-	var err error
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "copy":
-		err = copyCmd(rest, stdout, stderr)
-	case "migrate":
-		err = migrate(rest, stdout, stderr)
-	case "bench":
-		err = benchCmd(rest, stdout, stderr)
-	case "help", "-h", "--help":
-		if len(rest) > 0 && rest[0] == "migrate" {
-			err = migrate([]string{"-h"}, stdout, stderr)
-			break
+	cmd, rest := args[0], args[1:]
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		if len(rest) == 0 || commands[rest[0]] == nil {
+			fmt.Fprint(stdout, usageHeader)
+			return exitOK
 		}
-		if len(rest) > 0 && rest[0] == "copy" {
-			err = copyCmd([]string{"-h"}, stdout, stderr)
-			break
-		}
-		fmt.Fprint(stdout, usageHeader)
-		return exitOK
-	default:
+		cmd, rest = rest[0], []string{"-h"}
+	}
+	c := commands[cmd]
+	if c == nil {
 		fmt.Fprintf(stderr, "weir: unknown command %q\n\n%s", cmd, usageHeader)
 		return exitUsage
 	}
+	err := c(rest, stdout, stderr)
 	return exitCode(err, stderr)
 }
 
