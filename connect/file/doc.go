@@ -46,4 +46,34 @@
 // holds nil. Decimals keep their digits in the JSON text, so a json.Number
 // field sees them exactly. Other wrappers ($binary, $timestamp, ...) are
 // left as objects. Only lines containing `"$` pay for the rewrite.
+//
+// # Generic rows
+//
+// [RowSource] and [RowSink] move generic rows ([connect.Row]) for
+// `weir copy`, where no Go type describes the records. [OpenRows] reads a
+// path or a glob of CSV, TSV, JSON Lines or JSON files, each maybe gzipped
+// (told by the .gz suffix or the magic bytes); [NewRowSource] reads any
+// io.Reader. Values come raw, to be typed by a schema.Converter:
+//
+//	CSV, TSV   a field                          → Text
+//	           an unquoted field equal to Null  → NULL ("" by default: an unquoted empty field)
+//	           a quoted empty field ""          → Text("")
+//	JSON       a string → Text; a number → Numeric with its literal text ("1e3", "12.50");
+//	           true, false → Bool; null or a missing key → NULL; an object or array → JSON (compact)
+//
+// CSV follows RFC 4180 (quoted delimiters, quotes and line breaks; CRLF or
+// LF), strips a byte order mark, and needs a header with unique, non-empty
+// names, equal across the files of a glob. A JSON input is an array of
+// objects, streamed one object at a time, or JSON Lines, told apart by its
+// first byte ('['). Its columns are the keys of the first
+// [RowSourceConfig.SampleSize] records, in first-seen order. A record with
+// the wrong number of fields, invalid UTF-8, bad quoting or bad JSON, or a
+// key outside the sample, is a malformed line (see above). Each row's Pos
+// names its file and the line it starts on. The position for checkpoints is
+// the file, the byte offset in its uncompressed content, and the line:
+// resuming a gzipped file reads and discards up to the offset.
+//
+// [RowSink] writes CSV, TSV (NULL unquoted, an empty string quoted, so the
+// file reads back the same) or JSON Lines, to an io.Writer or a path
+// ([CreateRows]; .gz compresses).
 package file
