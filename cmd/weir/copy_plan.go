@@ -29,8 +29,8 @@ type copyPlan struct {
 // schemaFile is the YAML file --schema reads.
 type schemaFile struct {
 	Columns []struct {
-		Name string       `yaml:"name"`
-		Type connect.Type `yaml:"type"`
+		Name string `yaml:"name"`
+		Type string `yaml:"type"`
 	} `yaml:"columns"`
 	Key []string `yaml:"key"`
 }
@@ -47,7 +47,7 @@ func planCopy(ctx context.Context, src *copySource, tgt *copyTarget, f copyFlags
 	}
 	if f.schemaFile != "" && len(f.key) == 0 {
 		var sf schemaFile
-		_ = readYAML(f.schemaFile, &sf, nil) // read and checked by sourceColumns
+		_, _ = readYAML(f.schemaFile, &sf, nil) // read and checked by sourceColumns
 		p.key = sf.Key
 	}
 	existing, exists, err := tgt.columns(ctx, tgt.table)
@@ -114,7 +114,8 @@ func planCopy(ctx context.Context, src *copySource, tgt *copyTarget, f copyFlags
 func sourceColumns(src *copySource, f copyFlags) ([]connect.Column, error) {
 	if f.schemaFile != "" {
 		var sf schemaFile
-		if err := readYAML(f.schemaFile, &sf, []string{"columns", "key", "name", "type"}); err != nil {
+		data, err := readYAML(f.schemaFile, &sf, []string{"columns", "key", "name", "type"})
+		if err != nil {
 			return nil, usagef("--schema %w", err)
 		}
 		if len(sf.Columns) == 0 {
@@ -123,9 +124,13 @@ func sourceColumns(src *copySource, f copyFlags) ([]connect.Column, error) {
 		cols := make([]connect.Column, len(sf.Columns))
 		for i, c := range sf.Columns {
 			if c.Name == "" {
-				return nil, usagef("--schema %s: column %d has no name", f.schemaFile, i+1)
+				return nil, usagef("--schema %s: column %d has no name", yamlAt(f.schemaFile, data, fmt.Sprintf("$.columns[%d]", i)), i+1)
 			}
-			cols[i] = connect.Column{Name: c.Name, Type: c.Type}
+			t, err := connect.ParseType(c.Type)
+			if err != nil {
+				return nil, usagef("--schema %s: column %q: %w", yamlAt(f.schemaFile, data, fmt.Sprintf("$.columns[%d].type", i)), c.Name, err)
+			}
+			cols[i] = connect.Column{Name: c.Name, Type: t}
 		}
 		return cols, nil
 	}

@@ -146,7 +146,7 @@ func TestCopyJSONArrayIntoPostgres(t *testing.T) {
 
 	// And back out: a PostgreSQL table to CSV, which reads back the same.
 	out := filepath.Join(t.TempDir(), "events.csv")
-	mustCopy(t, pg.URL()+"?table=events", out)
+	mustCopy(t, pg.URL()+"&table=events", out)
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +154,7 @@ func TestCopyJSONArrayIntoPostgres(t *testing.T) {
 	if lines := strings.Count(string(b), "\n"); lines != 4 {
 		t.Errorf("events.csv has %d lines, want a header and 3 rows:\n%s", lines, b)
 	}
-	mustCopy(t, out, pg.URL()+"?table=events_again")
+	mustCopy(t, out, pg.URL()+"&table=events_again")
 	var same bool
 	if err := pool.QueryRow(ctx, `SELECT (SELECT array_agg(e ORDER BY id)::text FROM events e) = (SELECT array_agg(e ORDER BY id)::text FROM events_again e)`).Scan(&same); err != nil || !same {
 		t.Errorf("events → CSV → events_again changed the rows (%v)", err)

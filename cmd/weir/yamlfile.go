@@ -7,17 +7,38 @@ import (
 	"regexp"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // readYAML decodes the YAML file at path into v, strictly: a key v does not
 // have is an error. Every error names the file, line and column, and an
-// unknown key names the nearest valid one from known.
-func readYAML(path string, v any, known []string) error {
+// unknown key names the nearest valid one from known. It returns the file's
+// contents, for yamlAt.
+func readYAML(path string, v any, known []string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return decodeYAML(path, data, v, known)
+	return data, decodeYAML(path, data, v, known)
+}
+
+// yamlAt returns "path:line:col" for the node at a YAML path
+// ("$.columns[2].type") of data, or just path if it cannot be found.
+func yamlAt(path string, data []byte, at string) string {
+	p, err := yaml.PathString(at)
+	if err != nil {
+		return path
+	}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return path
+	}
+	n, err := p.FilterFile(f)
+	if err != nil || n == nil || n.GetToken() == nil {
+		return path
+	}
+	pos := n.GetToken().Position
+	return fmt.Sprintf("%s:%d:%d", path, pos.Line, pos.Column)
 }
 
 func decodeYAML(path string, data []byte, v any, known []string) error {
