@@ -100,7 +100,11 @@ type Config struct {
 	Retry RetryPolicy
 	// OnTransformError and OnLoadError say what happens to a record that
 	// fails in that stage: [FailRun] (the default) or [Skip] to the
-	// dead-letter sink set with [WithDeadLetter].
+	// dead-letter sink set with [WithDeadLetter]. OnTransformError also
+	// covers records the source reports it cannot read
+	// ([BadRecordError]): a line that does not parse is bad data as much
+	// as a value the transform cannot convert, and one setting for both
+	// means "skip bad records" cannot be half-configured.
 	OnTransformError, OnLoadError ErrorPolicy
 }
 

@@ -39,7 +39,9 @@
 // fails for good ends reading instead, as at the end of its input: the
 // records read before the error are transformed and loaded, then Run
 // returns the error (Stage [StageExtract]), so a checkpoint lands exactly
-// before the failing record. Cancelling the caller's
+// before the failing record. A source that cannot read one record reports
+// it as a [*BadRecordError]: the same under [FailRun], and under [Skip]
+// the record goes to the dead-letter sink and reading goes on. Cancelling the caller's
 // context makes Run return the context's error, wrapped. Hooks run exactly
 // once per run, whatever happens (see [Hooks]).
 package weir

@@ -3,6 +3,7 @@ package weir
 import (
 	"fmt"
 	"runtime/debug"
+	"strings"
 )
 
 // Stage names a part of a run.
@@ -130,26 +131,98 @@ func (e *RecordError) Error() string { return fmt.Sprintf("record %d of batch: %
 // Unwrap returns the record's error.
 func (e *RecordError) Unwrap() error { return e.Err }
 
+// BadRecordError is how a [Source] reports one record it could not read (a
+// line that does not parse, a CSV record with the wrong number of fields):
+// Read returns it, with the n good records before the bad one, and has
+// moved past it, so the next Read continues after it. What happens then is
+// [Config.OnTransformError]'s choice: under [FailRun] the run ends as for
+// any source error (the records before it loaded, a checkpoint exactly
+// before it); under [Skip] the record goes to the dead-letter sink as a
+// [Failure] of [StageExtract], [StageStats.DeadLettered] of the extract
+// stage counts it, and the run reads on. It is never retried: a bad record
+// stays bad.
+//
+// A [Positioner] source must not count the bad record in the Position it
+// reports right after that Read (so that a run stopping on it resumes
+// before it); the next Read moves past it.
+type BadRecordError struct {
+	// Pos is where the record is in the source, for a person: "users.jsonl:1000".
+	Pos string
+	// Raw is the record's text, if the source has it; nil otherwise. The
+	// engine copies it into the Failure as a string.
+	Raw []byte
+	// Err says what is wrong with it.
+	Err error
+}
+
+// Error returns "pos: cause", without repeating the position when the
+// cause's message starts with it already (as connect/file's LineError
+// does).
+func (e *BadRecordError) Error() string {
+	msg := "bad record"
+	if e.Err != nil {
+		msg = e.Err.Error()
+	}
+	if e.Pos == "" || strings.HasPrefix(msg, e.Pos) {
+		return msg
+	}
+	return e.Pos + ": " + msg
+}
+
+// Unwrap returns the cause.
+func (e *BadRecordError) Unwrap() error { return e.Err }
+
+// Locatable is implemented by records that know where they were read
+// (connect.Row does): a [Failure] of such a record carries SourcePos in
+// [Failure.Source], so a reject file names the file and line of every
+// record it holds, whatever stage refused it.
+type Locatable interface {
+	// SourcePos returns the record's place in its source, as
+	// "users.jsonl:1000".
+	SourcePos() string
+}
+
 // Failure is what a dead-letter sink receives for each record the Skip
 // policy set aside. It is plain data, ready to encode (as connect/file's
 // JSON Lines sink does).
 type Failure struct {
-	// Stage is [StageTransform] or [StageLoad]; JSON writes its name.
+	// Stage is [StageExtract] (the source could not read the record; see
+	// [BadRecordError]), [StageTransform] or [StageLoad]; JSON writes its
+	// name.
 	Stage Stage `json:"stage"`
 	// Record is the record as it was when it failed: the source record for
 	// a transform, the transformed record for a load (for a transform
 	// chained with [Then], the intermediate record its second part failed
-	// on).
+	// on), and for the extract stage the record's raw text as a string
+	// (nil when the source does not have it).
 	Record any `json:"record"`
 	// Error is the failure's message.
 	Error string `json:"error"`
 	// Attempts counts the tries, retries included.
 	Attempts int `json:"attempts"`
-	// Position is the record's extract position, from 0, or -1 when it
-	// cannot be known (after a transform that drops or multiplies records).
+	// Position is the record's place in this run's extract order: the
+	// records the source delivered, counted from 0 from where the run
+	// started (a resumed run counts from its own start). It is -1 when it
+	// cannot be known (after a transform that drops or multiplies
+	// records), and for [StageExtract], whose records were never
+	// delivered: see Source for where those are.
 	Position int64 `json:"position"`
-	// Batch is the sequence number of the batch it came in.
+	// Batch is the sequence number of the batch it came in; -1 for
+	// [StageExtract].
 	Batch int64 `json:"batch"`
+	// Source is where the record is in its source, as "users.jsonl:1000":
+	// [BadRecordError.Pos] for the extract stage, and
+	// [Locatable.SourcePos] for the other stages when the record
+	// implements it; empty otherwise.
+	Source string `json:"source,omitempty"`
+}
+
+// sourcePos returns rec's place in its source if it knows it.
+func sourcePos(rec any) string {
+	if l, ok := rec.(Locatable); ok {
+		return l.SourcePos()
+	}
+	return ""
 }
 
 // try calls fn and turns a panic into a *PanicError that keeps the stack:

@@ -2,6 +2,7 @@ package weir
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -18,12 +19,18 @@ import (
 // A source that fails for good (an error that is not retried) ends the
 // reader the same way: the records read before the error are flushed to
 // the workers, and the error, a *StageError of StageExtract, is returned
-// for stages to report once they are loaded (see sourceFailed).
+// for stages to report once they are loaded (see sourceFailed). A
+// [BadRecordError] under the Skip policy does not end it: see reject.
 func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 	defer bt.finish()
 	m := &r.m.extract
+	skip := r.p.cfg.OnTransformError == Skip
 	var pos int64
 	failures, failedSince := 0, time.Time{} // consecutive failed reads
+	// rejected: a bad record was dead-lettered since the last position
+	// taken, so the source's position may move with no record.
+	rejected := false
+	lastBad := "" // the last rejected record's position, if no record came after it
 	for {
 		bs := int(bt.bs.Load())
 		buf := bt.pool.get(bs)[:bs]
@@ -33,7 +40,8 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 			n, err = r.p.src.Read(readCtx, buf)
 			return err
 		})
-		if readCtx.Err() != nil && ctx.Err() == nil {
+		bad := badRecord(err)
+		if readCtx.Err() != nil && ctx.Err() == nil && bad == nil {
 			// Stop: keep what this Read returned, then end like io.EOF.
 			err = io.EOF
 			r.stopHit.Store(true)
@@ -45,7 +53,7 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 			bt.flush()
 			return extractError(pos, fmt.Errorf("source returned %d records for a buffer of %d", n, bs))
 		}
-		if n > 0 {
+		if n > 0 || rejected {
 			var spos []byte
 			if r.ck != nil {
 				var perr error
@@ -59,16 +67,45 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 					return extractError(pos, fmt.Errorf("source position: %w", perr))
 				}
 			}
-			m.records.Add(int64(n))
-			pos += int64(n)
-			if !bt.add(buf[:n], t1, spos) {
-				return ctx.Err()
+			rejected = false
+			if n > 0 {
+				m.records.Add(int64(n))
+				pos += int64(n)
+				if !bt.add(buf[:n], t1, spos) {
+					return ctx.Err()
+				}
+			} else {
+				bt.pool.put(buf[:0])
+				bt.advance(spos) // past the rejected records
 			}
 		} else {
 			bt.pool.put(buf[:0])
 		}
 		if err == nil || n > 0 {
 			failures, failedSince = 0, time.Time{}
+		}
+		if n > 0 {
+			lastBad = ""
+		}
+		if bad != nil && skip && ctx.Err() == nil {
+			if bad.Pos != "" && bad.Pos == lastBad {
+				// The source did not move past it: skipping would loop.
+				m.errors.Add(1)
+				bt.flush()
+				return extractError(pos, fmt.Errorf("the source returned the bad record %s twice (a source must move past a record it rejects): %w", bad.Pos, bad))
+			}
+			lastBad = bad.Pos
+			if err := r.reject(ctx, pos, bad); err != nil {
+				bt.flush()
+				return err
+			}
+			rejected = true
+			if readCtx.Err() != nil {
+				r.stopHit.Store(true)
+				err = io.EOF // Stop: the bad record is handled, end here
+			} else {
+				continue
+			}
 		}
 		switch {
 		case err == io.EOF:
@@ -78,8 +115,8 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 			return nil
 		case err != nil && ctx.Err() != nil:
 			return ctx.Err() // the source saw the run being cancelled
-		case err != nil && r.retryRead(ctx, err, &failures, &failedSince):
-			continue
+		case err != nil && bad == nil && r.retryRead(ctx, err, &failures, &failedSince):
+			continue // a bad record is not retried: the source is past it
 		case err != nil:
 			m.errors.Add(1)
 			bt.flush()
@@ -88,6 +125,43 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// badRecord returns the [BadRecordError] in err's chain, or nil. It is a
+// function of its own so that the reader's loop allocates nothing for it
+// (errors.As makes its target escape).
+func badRecord(err error) *BadRecordError {
+	if err == nil || err == io.EOF {
+		return nil
+	}
+	var bad *BadRecordError
+	if errors.As(err, &bad) {
+		return bad
+	}
+	return nil
+}
+
+// reject hands a record the source could not read to the dead-letter
+// sink, on the reader's goroutine, before the next Read: so the position
+// that first counts the record past (see [BadRecordError]) is only taken
+// once the record is recorded. pos is how many records were read before
+// it. If the dead-letter sink fails, the source's failure is that error.
+func (r *run[E, T]) reject(ctx context.Context, pos int64, bad *BadRecordError) error {
+	m := &r.m.extract
+	f := Failure{Stage: StageExtract, Error: bad.Error(), Attempts: 1, Position: -1, Batch: -1, Source: bad.Pos}
+	if bad.Raw != nil {
+		f.Record = string(bad.Raw)
+	}
+	err := try(func() error { return r.p.opts.dead.Write(ctx, []Failure{f}) })
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		m.errors.Add(1)
+		return extractError(pos, fmt.Errorf("dead-letter the bad record %s: %w", bad.Pos, err))
+	}
+	m.deadLettered.Add(1)
+	return nil
 }
 
 // retryRead decides whether a failed Read is tried again and, if so, waits
@@ -130,7 +204,10 @@ type batcher[E any] struct {
 	mu       sync.Mutex
 	cur      []E
 	curBytes int64
-	curPos   []byte    // source position if cur ends where a Read ended
+	curPos   []byte // source position if cur ends where a Read ended
+	// moved is a source position past rejected records, when no batch was
+	// open to carry it; flush sends it on as a batch of no records.
+	moved    []byte
 	deadline time.Time // when the open batch must close
 	seq, pos int64
 	last     time.Time // when the previous batch closed (extract latency)
@@ -154,6 +231,7 @@ func (b *batcher[E]) add(chunk []E, now time.Time, pos []byte) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bs := int(b.bs.Load())
+	b.moved = nil // these records' positions come later in the source
 	if b.perRead || len(b.cur) == 0 && len(chunk) == bs && b.maxBytes == 0 {
 		var bytes int64
 		if b.size != nil {
@@ -187,11 +265,37 @@ func (b *batcher[E]) add(chunk []E, now time.Time, pos []byte) bool {
 	return true
 }
 
-// flush sends the open batch, if any (the source has ended).
+// advance records that the source moved to pos without a record (past
+// records it rejected): the open batch now ends there, or, with none open,
+// the position waits for flush. A nil pos (not checkpointing) is ignored.
+func (b *batcher[E]) advance(pos []byte) {
+	if pos == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.cur) > 0 {
+		b.curPos = pos
+		return
+	}
+	b.moved = pos
+}
+
+// flush sends the open batch, if any (the source has ended). With none
+// open, a position the source moved to past rejected records goes as a
+// batch of no records, so that the checkpoint passes them too: a resumed
+// run does not read them again.
 func (b *batcher[E]) flush() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.cur) == 0 || b.emitCur(time.Time{})
+	if len(b.cur) == 0 {
+		if moved := b.moved; moved != nil {
+			b.moved = nil
+			return b.emit(nil, 0, time.Time{}, moved)
+		}
+		return true
+	}
+	return b.emitCur(time.Time{})
 }
 
 // emitCur sends the open batch. Callers hold mu.
@@ -213,6 +317,9 @@ func (b *batcher[E]) emit(records []E, bytes int64, now time.Time, pos []byte) b
 	}
 	b.seq++
 	b.pos += int64(len(records))
+	if len(records) == 0 {
+		return true // a position alone is not a batch of the stats
+	}
 	b.m.batches.Add(1)
 	b.m.bytes.Add(bytes)
 	if timing {

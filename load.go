@@ -65,7 +65,7 @@ func (r *run[E, T]) load(ctx context.Context, b batch[T], start time.Time) (time
 	switch {
 	case err == nil:
 		m.records.Add(int64(len(b.records)))
-	case r.p.cfg.OnLoadError == Skip && ctx.Err() == nil:
+	case r.p.cfg.OnLoadError == Skip && ctx.Err() == nil && !r.retry.retryable(err):
 		if err := r.bisect(ctx, b, b.records, 0, attempts, err); err != nil {
 			return end, err
 		}
@@ -89,8 +89,10 @@ func (r *run[E, T]) load(ctx context.Context, b batch[T], start time.Time) (time
 // transaction, with the retry policy and the lost-acknowledgement check of
 // any batch (see exactlyOnce.write).
 func (r *run[E, T]) commitEmpty(ctx context.Context, b batch[T]) error {
-	r.tpool.put(b.records)
-	b.records = nil // the slice is back in the pool: the sink gets nil
+	if b.records != nil {
+		r.tpool.put(b.records)
+		b.records = nil // the slice is back in the pool: the sink gets nil
+	}
 	if _, err := r.commit.write(ctx, b); err != nil {
 		return r.stageErr(StageLoad, b.seq, b.first, b.n, fmt.Errorf("save checkpoint: %w", err))
 	}
@@ -101,6 +103,12 @@ func (r *run[E, T]) commitEmpty(ctx context.Context, b batch[T]) error {
 // bisect isolates the records of recs (at offset off in batch b) that a
 // write refuses: it writes each half on its own, recursively, and
 // dead-letters the single records that still fail. Rounds: log2(len).
+//
+// A retryable error (one the retry policy gave up on, or would retry) is
+// not bisected: it says the sink is unwell (a dropped connection, a
+// restarting server), not that a record is bad, and dead-lettering every
+// record of a run because the database went away would be a silent way of
+// losing a load. It fails the run instead.
 func (r *run[E, T]) bisect(ctx context.Context, b batch[T], recs []T, off, attempts int, cause error) error {
 	m := &r.m.load
 	if len(recs) == 1 {
@@ -108,7 +116,8 @@ func (r *run[E, T]) bisect(ctx context.Context, b batch[T], recs []T, off, attem
 		if b.aligned {
 			pos = b.first + int64(off)
 		}
-		f := Failure{Stage: StageLoad, Record: recs[0], Error: cause.Error(), Attempts: attempts, Position: pos, Batch: b.seq}
+		f := Failure{Stage: StageLoad, Record: recs[0], Error: cause.Error(), Attempts: attempts, Position: pos, Batch: b.seq,
+			Source: sourcePos(recs[0])}
 		return r.deadLetter(ctx, m, StageLoad, b.seq, b.first, b.n, []Failure{f})
 	}
 	mid := len(recs) / 2
@@ -120,7 +129,7 @@ func (r *run[E, T]) bisect(ctx context.Context, b batch[T], recs []T, off, attem
 		switch {
 		case err == nil:
 			m.records.Add(int64(len(h.recs)))
-		case ctx.Err() != nil:
+		case ctx.Err() != nil || r.retry.retryable(err):
 			return r.stageErr(StageLoad, b.seq, b.first, b.n, err)
 		default:
 			if err := r.bisect(ctx, b, h.recs, h.off, n, err); err != nil {

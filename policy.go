@@ -21,7 +21,13 @@ const (
 	// really fail are dead-lettered (at most log2(batch) rounds). This needs
 	// a sink whose Write is all-or-nothing (one transaction per Write, as
 	// the SQL sinks of package connect do): a sink that keeps part of a
-	// failed batch would get those records twice.
+	// failed batch would get those records twice. A write error that is
+	// retryable (see [WithRetryable]) is not split: it speaks of the sink,
+	// not of a record, so it fails the run once retries are spent.
+	//
+	// As [Config.OnTransformError], Skip also covers records the source
+	// cannot read ([BadRecordError]): decoding is the first transform a
+	// record goes through.
 	Skip
 )
 

@@ -145,24 +145,22 @@ func (p *Pipeline[E, T]) stages(parent context.Context, r *run[E, T]) error {
 	workers.Wait()
 	wg.Wait()
 
-	if err := context.Cause(ctx); err != nil {
-		var se *StageError
-		if !errors.As(err, &se) && parent.Err() != nil {
-			err = cancelled(parent, r.m.snapshot())
-		}
-		if srcErr != nil {
-			return errors.Join(srcErr, err)
-		}
-		return err
-	}
-	// Every record accounted for: a cheap check that the engine itself
-	// lost or doubled nothing.
+	// Every record accounted for, after an aborted run too: a cheap check
+	// that the engine itself lost, doubled or over-counted nothing.
+	cause := context.Cause(ctx)
+	r.m.aborted.Store(cause != nil)
 	s := r.m.snapshot()
-	if err := s.CheckAccounting(); err != nil {
-		return errors.Join(srcErr, err)
+	acctErr := s.checkAccounting(cause == nil)
+	if cause != nil {
+		var se *StageError
+		if !errors.As(cause, &se) && parent.Err() != nil {
+			cause = cancelled(parent, s)
+		}
+		return joinErrs(srcErr, cause, acctErr)
 	}
-	if srcErr != nil {
-		return srcErr // every record read before it is loaded
+	if srcErr != nil || acctErr != nil {
+		// After a source failure, every record read before it is loaded.
+		return joinErrs(srcErr, acctErr)
 	}
 	if r.stopHit.Load() {
 		return fmt.Errorf("weir: run stopped after %d records (every record read was loaded): %w", s.Extract.Records, ErrStopped)
@@ -230,4 +228,20 @@ func (p *pool[T]) put(s []T) {
 func sourceFailed(err error) bool {
 	var se *StageError
 	return errors.As(err, &se) && se.Stage == StageExtract
+}
+
+// joinErrs is errors.Join, but returns a lone error as it is, so that a
+// run's error keeps its type when nothing else went wrong.
+func joinErrs(errs ...error) error {
+	var only error
+	n := 0
+	for _, err := range errs {
+		if err != nil {
+			only, n = err, n+1
+		}
+	}
+	if n <= 1 {
+		return only
+	}
+	return errors.Join(errs...)
 }

@@ -33,6 +33,14 @@ func (r *run[E, T]) work(ctx context.Context, in <-chan batch[E], loads chan<- b
 		if !ok {
 			return nil
 		}
+		if len(b.records) == 0 {
+			// A position alone (the source moved past records it
+			// rejected): nothing to transform, the committer moves on.
+			if err := r.commitEmpty(ctx, batch[T]{seq: b.seq, first: b.first, pos: b.pos}); err != nil {
+				return err
+			}
+			continue
+		}
 		var out []T
 		if !tr.inPlace {
 			out = r.tpool.get(len(b.records))
@@ -113,7 +121,8 @@ func transformFailures[E any](b batch[E], failed []skipped) []Failure {
 		if f.index >= 0 && f.index < b.n {
 			pos = b.first + int64(f.index)
 		}
-		fails[i] = Failure{Stage: StageTransform, Record: f.record, Error: f.err.Error(), Attempts: 1, Position: pos, Batch: b.seq}
+		fails[i] = Failure{Stage: StageTransform, Record: f.record, Error: f.err.Error(), Attempts: 1, Position: pos, Batch: b.seq,
+			Source: sourcePos(f.record)}
 	}
 	return fails
 }

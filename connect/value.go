@@ -95,6 +95,11 @@ type Row struct {
 	Pos Pos
 }
 
+// SourcePos returns r.Pos as "name:line": a row implements
+// weir.Locatable, so a row that fails in any stage goes to the reject file
+// with its file and line.
+func (r Row) SourcePos() string { return r.Pos.String() }
+
 // Pos is a record's place in its source: a file and a line, or a table
 // and the record's number in the read.
 type Pos struct {

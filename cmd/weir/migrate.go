@@ -31,6 +31,13 @@ large_data): 126 rows per user.
 
 With no flags: generates 20,000 users and loads them into ./weir.db (SQLite).
 
+Bad records: by default the first one stops the run, naming it (file and
+line); the records before it are loaded. With --on-error skip --reject
+PATH each bad record (a line that does not parse, a document the transform
+refuses, a row the target refuses) goes to PATH with its error (and, for a
+line that does not parse, its file and line), the rest load, and the run
+exits 0, reporting how many were rejected and where.
+
 Flags:
 `
 
@@ -46,6 +53,7 @@ type migrateFlags struct {
 	resume          bool
 	deferFKs        bool
 	progress        string
+	reject          rejectFlags
 }
 
 func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
@@ -69,6 +77,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same job stopped (a checkpoint kept in the target), loading idempotently so nothing is doubled; with no checkpoint yet, start from the beginning")
 	fs.BoolVar(&f.deferFKs, "defer-constraints", true, "PostgreSQL: drop the tables' foreign keys during the load and add them back after (checking every row once, in bulk; about 2× faster here); false keeps them checked row by row")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, or off")
+	f.reject.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, errHelp
@@ -89,6 +98,11 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 		return f, usagef("--verify loads nothing: it does not go with --truncate or --resume")
 	case f.truncate && f.resume:
 		return f, usagef("--truncate starts over and --resume continues: pick one")
+	case f.verify && f.reject.skip():
+		return f, usagef("--verify loads nothing: it does not go with --on-error skip")
+	}
+	if err := f.reject.check(); err != nil {
+		return f, err
 	}
 	return f, nil
 }
@@ -110,6 +124,7 @@ func (f migrateFlags) config(t *target) (weir.Config, error) {
 		// did not; with --resume the load is idempotent anyway.
 		cfg.Retry = weir.RetryPolicy{MaxAttempts: 10, InitialBackoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxElapsed: 2 * time.Minute}
 	}
+	f.reject.policy(&cfg)
 	if err := cfg.Validate(); err != nil {
 		return cfg, &usageError{err}
 	}
@@ -148,7 +163,7 @@ func openSource(ctx context.Context, f migrateFlags) (*jobSource, error) {
 		}, nil
 	case strings.HasPrefix(f.from, "jsonl:"):
 		path := strings.TrimPrefix(f.from, "jsonl:")
-		if err := checkUsers(ctx, path); err != nil {
+		if err := checkUsers(ctx, path, f.reject.skip()); err != nil {
 			return nil, usagef("--from %s: %w", f.from, err)
 		}
 		src, err := file.OpenJSONL[users.User](path, file.JSONLSourceConfig{})
@@ -178,27 +193,47 @@ const usersChecked = 10
 // is refused, naming its line, before the target is touched: without it,
 // the run creates the 15 tables and then fails on its first batch. It
 // reads the file through a source of its own, since the job's source must
-// not have been read before a --resume seeks it.
-func checkUsers(ctx context.Context, path string) error {
+// not have been read before a --resume seeks it. With skip (--on-error
+// skip) bad records are the run's to reject: the file is refused only if
+// none of the records checked is a user document.
+func checkUsers(ctx context.Context, path string, skip bool) error {
 	src, err := file.OpenJSONL[users.User](path, file.JSONLSourceConfig{})
 	if err != nil {
 		return err
 	}
 	defer src.Close(ctx)
 	buf := make([]users.User, 1) // one at a time, so that Line is the record's
+	valid := 0
+	var first error // the first bad record, under skip
 	for range usersChecked {
 		n, err := src.Read(ctx, buf)
 		if n == 1 {
-			if verr := users.Validate(&buf[0]); verr != nil {
+			verr := users.Validate(&buf[0])
+			switch {
+			case verr == nil:
+				valid++
+			case !skip:
 				return fmt.Errorf("line %d is not a user document: %w", src.Line(), verr)
+			case first == nil:
+				first = fmt.Errorf("line %d is not a user document: %w", src.Line(), verr)
 			}
 		}
-		switch {
-		case err == io.EOF:
-			return nil
-		case err != nil:
+		var bad *weir.BadRecordError
+		if err == io.EOF {
+			break
+		}
+		if skip && errors.As(err, &bad) {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		if err != nil {
 			return err // a *file.LineError names the line
 		}
+	}
+	if valid == 0 && first != nil {
+		return fmt.Errorf("none of its first records is a user document: %w", first)
 	}
 	return nil
 }
@@ -272,6 +307,13 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if f.reject.skip() && f.resume && !f.reject.append {
+		if n, err := countLines(f.reject.path); err != nil {
+			return fmt.Errorf("--reject %s: %w", f.reject.path, err)
+		} else if n > 0 {
+			return usagef("--reject %s holds %d rejects, maybe from the run --resume continues: pass --reject-append to keep them, or move the file", f.reject.path, n)
+		}
+	}
 
 	if f.verify || !f.deferFKs {
 		// This run will not restore what an earlier, killed run deferred:
@@ -326,13 +368,21 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		}
 		opts = append(opts, weir.WithCheckpoint(store, src.job))
 	}
+	rejects, err := f.reject.open()
+	if err != nil {
+		return err
+	}
+	if rejects != nil {
+		defer rejects.Close(context.WithoutCancel(ctx)) // the run closes it; this covers the paths that return before
+		opts = append(opts, weir.WithDeadLetter(rejects))
+	}
 	p, err := weir.New(src.src, users.Validated(), sink, cfg, opts...)
 	if err != nil {
 		return &usageError{err}
 	}
 	running.Store(p)
-	fmt.Fprintf(stdout, "weir migrate: %s → %s (batch %d, workers %d, load concurrency %d)\n",
-		src.desc, tgt, p.Config().BatchSize, p.Config().Workers, loaders(p.Config()))
+	fmt.Fprintf(stdout, "weir migrate: %s → %s (batch %d, workers %d, load concurrency %d, on error %s)\n",
+		src.desc, tgt, p.Config().BatchSize, p.Config().Workers, loaders(p.Config()), f.reject.onError)
 
 	restore := func(context.Context) error { return nil }
 	if f.deferFKs {
@@ -351,6 +401,9 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 
 	st := p.Stats()
 	report(stdout, st, sink.Rows(), src.total)
+	if f.reject.skip() {
+		reportRejects(stdout, st, f.reject.path)
+	}
 	if runErr != nil {
 		how := "rerun with --resume to continue where it stopped (nothing will be doubled), or with --truncate to start over"
 		if st.Checkpoint != nil {
@@ -371,7 +424,9 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	if bad := compareCounts(sink.Rows(), got); bad != "" && !f.resume {
 		return fmt.Errorf("migrate into %s: the tables do not hold what was loaded: %s", tgt, bad)
 	}
-	if src.expected == nil {
+	if src.expected == nil || st.DeadLettered() > 0 {
+		// The source makes rows for the records this run rejected too: a
+		// comparison with it would only count them.
 		fmt.Fprintf(stdout, "checked: the tables hold exactly the %d rows loaded\n", sum(got))
 		return nil
 	}
@@ -488,7 +543,7 @@ func report(w io.Writer, st weir.Stats, rows map[string]int64, total int64) {
 	all := sum(rows)
 	fmt.Fprintf(w, "\nloaded %d users as %d rows in %.2fs: %.0f rows/s, %.0f users/s\n",
 		st.Load.Records, all, secs, float64(all)/secs, st.RecordsPerSec())
-	if total > 0 && st.Load.Records != total && st.ResumedFrom == nil {
+	if total > 0 && st.Load.Records+st.DeadLettered() != total && st.ResumedFrom == nil {
 		fmt.Fprintf(w, "NOT DONE: %d of %d users loaded (%d extracted, %d transformed)\n",
 			st.Load.Records, total, st.Extract.Records, st.Transform.Records)
 	}

@@ -44,6 +44,12 @@ type MalformedCase[E any] struct {
 	// contain: its position, as a person would look for it ("line 3",
 	// "_id 5"). Required.
 	ErrContains string
+	// After is what reading on after the error returns, to io.EOF, for a
+	// source that reports the record as a [*weir.BadRecordError] (and so
+	// moves past it): the records after the malformed one. Ignored for a
+	// source whose error is not one: that error must come back on the next
+	// Read.
+	After []E
 }
 
 // smallBuf is the buffer size of most reads: small, so that records
@@ -80,8 +86,10 @@ const maxEmptyReads = 1000
 //     that is).
 //   - malformed record (when Malformed is set): Read returns the records
 //     before it, then an error containing ErrContains; the next Read fails
-//     again rather than passing over it; and a position taken at the error
-//     resumes at the malformed record.
+//     again rather than passing over it, unless the error is a
+//     [*weir.BadRecordError], after which reading on returns
+//     Malformed.After; and a position taken at the error resumes at the
+//     malformed record.
 //   - Closer: Close returns nil when called twice, before any Read, in the
 //     middle of the data and after io.EOF.
 //
@@ -469,7 +477,7 @@ func (s *sourceCheck[E]) malformed(t tester) {
 		t.Skipf("SourceCase.Malformed is nil")
 	}
 	// readToError reads a new malformed source to its error and checks it.
-	readToError := func(t tester, src weir.Source[E], want []E, where string) {
+	readToError := func(t tester, src weir.Source[E], want []E, where string) error {
 		got, err := readAll(t, src, smallBuf, nil)
 		if err == nil {
 			t.Fatalf("%sread %s and io.EOF; want an error for the malformed record after %s", where, records(len(got)), records(len(want)))
@@ -480,13 +488,24 @@ func (s *sourceCheck[E]) malformed(t tester) {
 		if !strings.Contains(err.Error(), m.ErrContains) {
 			t.Errorf("error %q does not contain %q; it must say where the malformed record is", err, m.ErrContains)
 		}
+		return err
 	}
 	t.Run("Read returns the records before it, then an error naming its position", func(t tester) {
 		readToError(t, openSource(t, m.Open), m.Before, "")
 	})
-	t.Run("a Read after the error fails again", func(t tester) {
+	t.Run("a Read after the error fails again, or reads on after a BadRecordError", func(t tester) {
 		src := openSource(t, m.Open)
-		readToError(t, src, m.Before, "")
+		var bad *weir.BadRecordError
+		if errors.As(readToError(t, src, m.Before, ""), &bad) {
+			got, err := readAll(t, src, smallBuf, nil)
+			if err != nil {
+				t.Fatalf("reading on after the BadRecordError: %s after %s", errText(err), records(len(got)))
+			}
+			if d := diffSeq(s.eq, got, m.After); d != "" {
+				t.Errorf("reading on after the BadRecordError (the source has moved past the record): %s", d)
+			}
+			return
+		}
 		if n, err := read(t, t.Context(), src, make([]E, smallBuf)); n != 0 || err == nil || err == io.EOF {
 			t.Errorf("Read after the malformed record's error = %d, %s; want 0 and an error: the engine may retry a Read, which must not pass over the record", n, errText(err))
 		}

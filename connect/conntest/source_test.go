@@ -52,7 +52,7 @@ func TestSourceCatches(t *testing.T) {
 		resumed  = "Positioner/a resumed source's positions resume too"
 		badPos   = "Positioner/Seek refuses a malformed position"
 		malPos   = "malformed record/a position taken at the error resumes at the malformed record"
-		malRetry = "malformed record/a Read after the error fails again"
+		malRetry = "malformed record/a Read after the error fails again, or reads on after a BadRecordError"
 		malErr   = "malformed record/Read returns the records before it, then an error naming its position"
 	)
 	for _, tc := range []struct {

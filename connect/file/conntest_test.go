@@ -113,7 +113,7 @@ func TestJSONLSourceConformance(t *testing.T) {
 	conntest.Source(t, conntest.SourceCase[person]{
 		Open:      open(path),
 		Want:      want,
-		Malformed: &conntest.MalformedCase[person]{Open: open(badPath), Before: want[:7], ErrContains: fmt.Sprintf("%s:%d: ", badPath, after[6]+1)},
+		Malformed: &conntest.MalformedCase[person]{Open: open(badPath), Before: want[:7], After: want[7:], ErrContains: fmt.Sprintf("%s:%d: ", badPath, after[6]+1)},
 		BadPositions: [][]byte{[]byte(``), []byte(`x`), []byte(`{}`), []byte(`{"line":-1}`), []byte(`{"line":1.5}`), []byte(`{"line":"3"}`),
 			[]byte(`{"line":1,"col":2}`), []byte(`{"line":1}{}`), []byte(`[1]`), []byte(`{"_id":3}`), fmt.Appendf(nil, `{"line":%d}`, len(lines)+1)},
 	})
@@ -254,7 +254,7 @@ func TestCSVSourceConformance(t *testing.T) {
 	conntest.Source(t, conntest.SourceCase[contact]{
 		Open:      open(path),
 		Want:      want,
-		Malformed: &conntest.MalformedCase[contact]{Open: open(badPath), Before: want[:7], ErrContains: fmt.Sprintf("%s:%d: ", badPath, after[6]+1)},
+		Malformed: &conntest.MalformedCase[contact]{Open: open(badPath), Before: want[:7], After: want[7:], ErrContains: fmt.Sprintf("%s:%d: ", badPath, after[6]+1)},
 		BadPositions: [][]byte{[]byte(``), []byte(`{}`), []byte(`{"line":-1}`), []byte(`{"line":"3"}`), []byte(`{"line":1}{}`),
 			fmt.Appendf(nil, `{"line":%d}`, after[inRecord]-1), // inside a record
 			fmt.Appendf(nil, `{"line":%d}`, len(lines)+1)},

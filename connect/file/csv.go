@@ -125,10 +125,13 @@ func (r Record) Line() int { return r.r.line }
 //
 // Reading streams: memory is bounded by the longest record (about
 // [ReadOptions.MaxLineBytes]) plus 68 KiB of buffers. A malformed record
-// (wrong field count, bad quoting, rejected by Decode) ends the read with a
-// [*LineError] naming the line it starts on, or is skipped in skip mode (see
-// [ReadOptions.OnBadLine], which receives the record's raw text). A bad
-// header always ends the read.
+// (wrong field count, bad quoting, rejected by Decode) makes Read return a
+// [*weir.BadRecordError] (with the record's raw text) wrapping a
+// [*LineError] naming the line it starts on, and the next Read continues
+// after it; or it is skipped in skip mode (see [ReadOptions.OnBadLine],
+// which receives the record's raw text). A bad header always ends the
+// read, and so does a record the parser cannot get past (over
+// MaxLineBytes: in practice an unterminated quote).
 //
 // It implements weir.Positioner ([CSVSource.Position], [CSVSource.Seek]),
 // so a run with weir's checkpoints resumes after the last record whose
@@ -147,6 +150,7 @@ type CSVSource[E any] struct {
 	row     csvRow
 	endLine int   // physical lines consumed so far
 	done    int   // last line accounted for: the checkpoint position
+	badEnd  int   // a bad record Read returned ends here: accounted for by the next Read
 	err     error // sticky: io.EOF or the error that ended the read
 	hdrDone bool
 	read    bool // Read was called: Seek is too late
@@ -262,12 +266,17 @@ func (s *CSVSource[E]) readHeader() error {
 }
 
 // Read decodes up to len(buf) records into buf. It returns io.EOF (with
-// the last records, if any) at the end of the input; any other error ends
-// the read for good and is returned again by later calls. Read checks ctx
-// every 1,024 records. Cost: encoding/csv's parse, one more copy of the
+// the last records, if any) at the end of the input. A malformed record is
+// returned as a [*weir.BadRecordError] wrapping a [*LineError], after the
+// records before it, and the next Read continues after it. Any other error
+// ends the read for good and is returned again by later calls. Read checks
+// ctx every 1,024 records. Cost: encoding/csv's parse, one more copy of the
 // input bytes (kept so a bad record's raw text can be reported), and Decode.
 func (s *CSVSource[E]) Read(ctx context.Context, buf []E) (int, error) {
 	s.read = true
+	if s.badEnd > 0 {
+		s.done, s.badEnd = s.badEnd, 0 // the bad record the last Read returned is behind us
+	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -361,9 +370,11 @@ func (s *CSVSource[E]) fatal(err error, prevEnd int) error {
 	return fmt.Errorf("file: read %s after line %d: %w", name, prevEnd, err)
 }
 
+// bad handles a malformed record; a non-nil error is for Read to return,
+// and the next Read continues after the record.
 func (s *CSVSource[E]) bad(line int, text []byte, cause error) error {
 	if err := s.cfg.badLine(line, text, cause); err != nil {
-		s.err = err
+		s.badEnd = s.endLine
 		return err
 	}
 	s.skipped.Add(1)

@@ -9,22 +9,21 @@ import (
 	"github.com/weir-etl/weir"
 )
 
-// CreateDeadLetter opens the file at path for appending, creating it if
-// needed, and returns a dead-letter sink writing to it, for
-// [weir.WithDeadLetter]: a JSON Lines file with one
-// [weir.Failure] per line, as
+// CreateDeadLetter creates the file at path, or truncates it, and returns
+// a dead-letter sink writing to it, for [weir.WithDeadLetter]: a JSON Lines
+// file with one [weir.Failure] per line, as
 //
-//	{"stage":"load","record":{"id":7,"name":"x"},"error":"...","attempts":1,"position":6,"batch":0}
+//	{"stage":"load","record":{"id":7,"name":"x"},"error":"...","attempts":1,"position":6,"batch":0,"source":"users.jsonl:8"}
 //
-// where "record" is the failed record encoded as JSON (its json tags apply).
-// Decode the file back with a [JSONLSource] over a struct like weir.Failure
-// whose Record field has the record's type.
+// where "record" is the failed record encoded as JSON (its json tags apply;
+// for a line the source could not read, "stage" is "extract" and "record"
+// is the line's text). Decode the file back with a [JSONLSource] over a
+// struct like weir.Failure whose Record field has the record's type.
 //
-// It appends, rather than truncating, because a resumed run (see
-// [weir.WithCheckpoint]) does not see again the records an earlier
-// run dead-lettered: their lines must stay. If the file ends in a partial
-// line (a crash in the middle of a write), a line break is added first, so
-// the next record starts a line of its own.
+// The file is fresh per run: what it holds afterwards is this run's
+// rejects, all of them and nothing else. Use [AppendDeadLetter] to keep an
+// earlier run's lines, as a resumed run (see [weir.WithCheckpoint]) wants:
+// it does not see again the records an earlier run dead-lettered.
 //
 // Each Write flushes its lines to the operating system before it returns
 // ([JSONLSinkConfig.FlushEveryWrite]): once the engine has counted a record
@@ -37,7 +36,19 @@ import (
 //
 // Write is safe for concurrent use; each Write's lines are contiguous.
 func CreateDeadLetter(path string) (*JSONLSink[weir.Failure], error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	return openDeadLetter(path, os.O_TRUNC)
+}
+
+// AppendDeadLetter is [CreateDeadLetter] for a file whose lines are kept:
+// it creates the file if needed and appends to it. If the file ends in a
+// partial line (a crash in the middle of a write), a line break is added
+// first, so the next record starts a line of its own.
+func AppendDeadLetter(path string) (*JSONLSink[weir.Failure], error) {
+	return openDeadLetter(path, os.O_APPEND)
+}
+
+func openDeadLetter(path string, mode int) (*JSONLSink[weir.Failure], error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|mode, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("file: create dead-letter file: %w", err)
 	}

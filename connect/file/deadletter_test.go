@@ -117,7 +117,7 @@ func TestDeadLetterAppends(t *testing.T) {
 		t.Fatal(err)
 	}
 	for run := range 2 {
-		dl, err := file.CreateDeadLetter(path)
+		dl, err := file.AppendDeadLetter(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,5 +199,32 @@ func TestJSONLSinkFlushEveryWrite(t *testing.T) {
 		if err := sink.Close(t.Context()); err != nil || w.String() != "1\n2\n" {
 			t.Errorf("after Close: %q, %v", w.String(), err)
 		}
+	}
+}
+
+// TestCreateDeadLetterIsFreshPerRun: a reject file left by an earlier run is
+// truncated, so that it holds this run's rejects and nothing else.
+func TestCreateDeadLetterIsFreshPerRun(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "rejects.jsonl")
+	if err := os.WriteFile(path, []byte(`{"stage":"load","record":"old","error":"from last run","attempts":1,"position":0,"batch":0}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dl, err := file.CreateDeadLetter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dl.Write(ctx, []weir.Failure{{Stage: weir.StageExtract, Record: "{oops", Error: "a.jsonl:3: bad", Attempts: 1, Position: -1, Batch: -1, Source: "a.jsonl:3"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := dl.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"stage":"extract","record":"{oops","error":"a.jsonl:3: bad","attempts":1,"position":-1,"batch":-1,"source":"a.jsonl:3"}` + "\n"; string(data) != want {
+		t.Fatalf("reject file after a second run:\n%s\nwant only this run's line:\n%s", data, want)
 	}
 }

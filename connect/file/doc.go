@@ -11,11 +11,14 @@
 // # Malformed lines
 //
 // Both sources treat bad input the same way, set by [ReadOptions] (embedded
-// in [JSONLSourceConfig] and [CSVSourceConfig]). By default the first malformed line
-// ends the read with a [*LineError] that names the input and the line
-// number. With [ReadOptions.OnBadLine] set, each malformed line is handed to
-// it and skipped; the callback can write it to a dead-letter file, count
-// it, or return an error to stop.
+// in [JSONLSourceConfig] and [CSVSourceConfig]). By default a malformed
+// line makes Read return, after the records before it, a
+// [*weir.BadRecordError] wrapping a [*LineError] that names the input and
+// the line number; the next Read continues after the line. A weir run
+// fails on it, or, under the Skip policy, writes it to its dead-letter
+// sink with its file, line and text and reads on. With
+// [ReadOptions.OnBadLine] set, each malformed line is handed to it and
+// skipped, for callers without the engine.
 //
 // # Checkpoints and dead letters
 //

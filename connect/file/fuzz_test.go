@@ -5,11 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weir-etl/weir"
 )
+
+type weirBadRecord = weir.BadRecordError
 
 // countLines is the number of lines in data as the sources number them: a
 // final line without a line break counts, an empty one after the last
@@ -38,6 +44,39 @@ func drain[E any](src readerOf[E]) (int, error) {
 		}
 		if err != nil {
 			return total, err
+		}
+	}
+}
+
+// readOn reads src to its end past the BadRecordErrors it returns, as the
+// engine does under the Skip policy: the records, the bad lines, and the
+// error that ended the read (nil at io.EOF). It checks that a position
+// taken at a bad line stays before it and that the next Read moves past it.
+func readOn[E any](t *testing.T, src readerOf[E], pos func() ([]byte, error)) (n int, bad []int, err error) {
+	buf := make([]E, 3)
+	after := 0 // a bad line the next Read must move past
+	for {
+		k, err := src.Read(context.Background(), buf)
+		n += k
+		p, perr := pos()
+		done, _ := parseLinePos(p)
+		if perr != nil || after > 0 && done < after {
+			t.Fatalf("position %s (%v) after reading on past line %d", p, perr, after)
+		}
+		after = 0
+		var bre *weirBadRecord
+		var le *LineError
+		switch {
+		case err == io.EOF:
+			return n, bad, nil
+		case errors.As(err, &bre) && errors.As(err, &le):
+			if done >= le.Line || bre.Pos != fmt.Sprintf("line %d", le.Line) {
+				t.Fatalf("at bad line %d: position %s, BadRecordError.Pos %q", le.Line, p, bre.Pos)
+			}
+			bad = append(bad, le.Line)
+			after = le.Line
+		case err != nil:
+			return n, bad, err
 		}
 	}
 }
@@ -113,6 +152,12 @@ func FuzzJSONLSource(f *testing.F) {
 		}
 		if nSkip+len(bad) > lines {
 			t.Fatalf("%d records + %d bad lines > %d lines", nSkip, len(bad), lines)
+		}
+
+		on, _ := NewJSONLSource[fuzzDoc](bytes.NewReader(data), JSONLSourceConfig{ReadOptions{MaxLineBytes: max}})
+		nOn, badOn, err := readOn[fuzzDoc](t, on, on.Position)
+		if err != nil || nOn != nSkip || !slices.Equal(badOn, bad) {
+			t.Fatalf("reading on past BadRecordErrors: %d records, bad lines %v, %v; skip mode: %d records, bad lines %v", nOn, badOn, err, nSkip, bad)
 		}
 
 		fail, _ := NewJSONLSource[fuzzDoc](bytes.NewReader(data), JSONLSourceConfig{ReadOptions{MaxLineBytes: max}})
@@ -191,6 +236,12 @@ func FuzzCSVSource(f *testing.F) {
 		}
 		if nSkip+len(bad) > lines {
 			t.Fatalf("%d records + %d bad > %d lines", nSkip, len(bad), lines)
+		}
+
+		on, _ := NewCSVSource(bytes.NewReader(data), CSVSourceConfig[string]{ReadOptions: ReadOptions{MaxLineBytes: max}, Decode: decode})
+		nOn, badOn, onErr := readOn[string](t, on, on.Position)
+		if nOn != nSkip || !slices.Equal(badOn, bad) || (onErr == nil) != (skipErr == nil) {
+			t.Fatalf("reading on past BadRecordErrors: %d records, bad lines %v, %v; skip mode: %d records, bad lines %v, %v", nOn, badOn, onErr, nSkip, bad, skipErr)
 		}
 
 		fail, _ := NewCSVSource(bytes.NewReader(data), CSVSourceConfig[string]{ReadOptions: ReadOptions{MaxLineBytes: max}, Decode: decode})

@@ -40,8 +40,9 @@ func (c JSONLSourceConfig) Validate() error { return c.ReadOptions.validate("JSO
 //
 // Reading streams: memory is bounded by the longest line (at most
 // [ReadOptions.MaxLineBytes]) plus a 64 KiB buffer, whatever the size of
-// the input. A malformed line ends the read with a [*LineError] naming the
-// line, or is skipped in skip mode (see [ReadOptions.OnBadLine]).
+// the input. A malformed line makes Read return a [*weir.BadRecordError]
+// wrapping a [*LineError] that names the line, and the next Read continues
+// after it; or it is skipped in skip mode (see [ReadOptions.OnBadLine]).
 //
 // It implements weir.Positioner ([JSONLSource.Position],
 // [JSONLSource.Seek]), so a run with weir's checkpoints resumes after the
@@ -57,6 +58,7 @@ type JSONLSource[E any] struct {
 	plain  []byte    // reused buffer for lines rewritten from Extended JSON
 	err    error     // sticky: io.EOF or the error that ended the read
 	done   int       // last line accounted for: the checkpoint position
+	badAt  int       // a bad line Read returned: accounted for by the next Read
 	read   bool      // Read was called: Seek is too late
 	seeked bool
 
@@ -106,13 +108,18 @@ func OpenJSONL[E any](path string, cfg JSONLSourceConfig) (*JSONLSource[E], erro
 }
 
 // Read decodes up to len(buf) lines into buf. It returns io.EOF (with the
-// last records, if any) at the end of the input; any other error ends the
-// read for good and is returned again by later calls. A malformed line in
-// fail mode is returned as a [*LineError] together with the records decoded
-// before it. Read checks ctx every 1,024 lines. Cost: one json.Unmarshal per
-// line, plus one pass over lines that contain `"$`.
+// last records, if any) at the end of the input. A malformed line is
+// returned as a [*weir.BadRecordError] wrapping a [*LineError], together
+// with the records decoded before it; the next Read continues after that
+// line (see [ReadOptions.OnBadLine] for skip mode). Any other error (the
+// reader's, a cancelled ctx) ends the read for good and is returned again
+// by later calls. Read checks ctx every 1,024 lines. Cost: one
+// json.Unmarshal per line, plus one pass over lines that contain `"$`.
 func (s *JSONLSource[E]) Read(ctx context.Context, buf []E) (int, error) {
 	s.read = true
+	if s.badAt > 0 {
+		s.done, s.badAt = s.badAt, 0 // the bad line the last Read returned is behind us
+	}
 	if s.err != nil {
 		return 0, s.err
 	}
@@ -168,9 +175,11 @@ func (s *JSONLSource[E]) Read(ctx context.Context, buf []E) (int, error) {
 	return n, nil
 }
 
+// bad handles a malformed line; a non-nil error is for Read to return,
+// and the next Read continues after the line.
 func (s *JSONLSource[E]) bad(line int, text []byte, cause error) error {
 	if err := s.opts.badLine(line, text, cause); err != nil {
-		s.err = err
+		s.badAt = line
 		return err
 	}
 	s.skipped.Add(1)

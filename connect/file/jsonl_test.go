@@ -288,10 +288,48 @@ func TestJSONLMalformedFailMode(t *testing.T) {
 	if !errors.As(err, &syn) {
 		t.Fatalf("cause %v is not the *json.SyntaxError", le.Err)
 	}
-	// The error is sticky.
-	if _, err2 := src.Read(context.Background(), make([]person, 4)); err2 != err {
-		t.Fatalf("second Read: %v, want the same error %v", err2, err)
+	// The source has moved past line 3: reading on gives every good
+	// record, each bad line once, as a BadRecordError with its text.
+	var bad *weir.BadRecordError
+	if !errors.As(err, &bad) || bad.Pos != "people.jsonl:3" || string(bad.Raw) != `{"id":3,"name":` || bad.Error() != err.Error() {
+		t.Fatalf("error %v: want a *weir.BadRecordError at people.jsonl:3 with the line's text", err)
 	}
+	rest, bads := readOn(t, src)
+	var ids []int64
+	for _, p := range rest {
+		ids = append(ids, p.ID)
+	}
+	if want := []int64{6, 9, 11}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("reading on after line 3: ids %v, want %v", ids, want)
+	}
+	want := []string{"people.jsonl:5 {\"id\":\"four\"}", "people.jsonl:8 {\"id\":8} {\"id\":9}", "people.jsonl:10 {oops}"}
+	if !reflect.DeepEqual(bads, want) {
+		t.Errorf("bad lines after line 3: %q, want %q", bads, want)
+	}
+}
+
+// readOn reads src to io.EOF, past the BadRecordErrors it returns, and
+// returns the records and each bad record as "pos raw".
+func readOn[E any](t *testing.T, src weir.Source[E]) ([]E, []string) {
+	t.Helper()
+	var out []E
+	var bads []string
+	buf := make([]E, 3)
+	for range 1000 {
+		n, err := src.Read(t.Context(), buf)
+		out = append(out, buf[:n]...)
+		var bad *weir.BadRecordError
+		switch {
+		case err == io.EOF:
+			return out, bads
+		case errors.As(err, &bad):
+			bads = append(bads, bad.Pos+" "+string(bad.Raw))
+		case err != nil:
+			t.Fatalf("after %d records: %v", len(out), err)
+		}
+	}
+	t.Fatal("no io.EOF after 1000 Reads")
+	return nil, nil
 }
 
 func TestJSONLMalformedSkipMode(t *testing.T) {

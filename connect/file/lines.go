@@ -1,8 +1,11 @@
 package file
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/weir-etl/weir"
 )
 
 // DefaultMaxLineBytes is the longest line (JSON Lines) or record (CSV) a
@@ -28,7 +31,8 @@ var (
 // LineError is a malformed line: a JSON line that does not decode, a CSV
 // record with the wrong number of fields or bad quoting, a line over the
 // length limit, or a record the Decode function rejected. Sources return it
-// (or hand its parts to [ReadOptions.OnBadLine]); use [errors.As] to get it.
+// wrapped in a [*weir.BadRecordError] (or hand its parts to
+// [ReadOptions.OnBadLine]); use [errors.As] to get either.
 type LineError struct {
 	// Name is [ReadOptions.Name]: the file's path or the caller's label.
 	// Empty when the source was not given one.
@@ -39,11 +43,14 @@ type LineError struct {
 	Err  error
 }
 
-func (e *LineError) Error() string {
+func (e *LineError) Error() string { return e.pos() + ": " + e.Err.Error() }
+
+// pos is "name:line", or "line N" without a name (connect.Pos's form).
+func (e *LineError) pos() string {
 	if e.Name == "" {
-		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+		return fmt.Sprintf("line %d", e.Line)
 	}
-	return fmt.Sprintf("%s:%d: %v", e.Name, e.Line, e.Err)
+	return fmt.Sprintf("%s:%d", e.Name, e.Line)
 }
 
 // Unwrap returns the cause.
@@ -70,12 +77,21 @@ type ReadOptions struct {
 	// OnBadLine, when set, switches the source to skip mode: each malformed
 	// line is passed to it (line number, the line's text without its line
 	// terminator, and the cause) and skipped. text is only valid during the
-	// call; copy it to keep it. Returning a non-nil error stops the read
-	// with that error (wrapped; errors.Is finds it). OnBadLine is called
-	// from the goroutine calling Read.
+	// call; copy it to keep it. Returning a non-nil error makes Read return
+	// that error (wrapped; errors.Is finds it) after the records before the
+	// line. OnBadLine is called from the goroutine calling Read. Use it
+	// without the weir engine; with the engine, leave it nil and let the
+	// run's Skip policy dead-letter bad lines.
 	//
-	// When nil (the default), the first malformed line ends the read with
-	// a [*LineError].
+	// When nil (the default), each malformed line makes Read return, after
+	// the records before it, a [*weir.BadRecordError] (its position
+	// "name:line", its raw text, and the [*LineError]). Under the Skip
+	// policy the weir engine sends it to the dead-letter sink and reads
+	// on; under FailRun it fails the run naming the line.
+	//
+	// Either way the source has moved past the line: the next Read
+	// continues with the line after it. Position does not count the line
+	// until that next Read, so a run that stops on it resumes before it.
 	OnBadLine func(line int, text []byte, err error) error
 }
 
@@ -94,12 +110,16 @@ func (o ReadOptions) withDefaults() ReadOptions {
 	return o
 }
 
-// badLine handles a malformed line. It returns nil when the line is to be
-// skipped, and the error that ends the read otherwise.
+// badLine handles a malformed line: it returns nil when OnBadLine skipped
+// it, and otherwise the error Read returns after the good records of that
+// call (a *weir.BadRecordError wrapping a *LineError, or OnBadLine's
+// error). Every source's bad lines go through it. The caller must have
+// moved past the line, so that the next Read continues after it, but must
+// count the line in its Position only from that next Read on.
 func (o *ReadOptions) badLine(line int, text []byte, cause error) error {
 	le := &LineError{Name: o.Name, Line: line, Err: cause}
 	if o.OnBadLine == nil {
-		return le
+		return &weir.BadRecordError{Pos: le.pos(), Raw: bytes.Clone(text), Err: le}
 	}
 	if err := o.OnBadLine(line, text, cause); err != nil {
 		return fmt.Errorf("OnBadLine stopped the read at %v: %w", le, err)
