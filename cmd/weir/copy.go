@@ -48,9 +48,7 @@ type copyFlags struct {
 	key             []string
 	ifExists        string
 	resume          bool
-	onError         string
-	reject          string
-	maxErrors       int64
+	reject          rejectFlags
 	batch, workers  int
 	loadConcurrency int
 	verify          bool
@@ -77,9 +75,7 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 	fs.StringVar(&key, "key", "", "comma-separated key columns: the load upserts on them (idempotent), which --resume needs")
 	fs.StringVar(&f.ifExists, "if-exists", "fail", "when the target table already holds rows: fail (refuse), append, truncate (empty it first) or replace (drop and create it)")
 	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same copy stopped (a checkpoint kept in the target); needs --key, or PostgreSQL")
-	fs.StringVar(&f.onError, "on-error", "fail", "a record that cannot be read, converted or loaded: fail (stop the run) or skip (write it to --reject and go on)")
-	fs.StringVar(&f.reject, "reject", "", "JSON Lines file for the records skipped under --on-error skip, with source position, stage and error (default: TARGET's name + .rejects.jsonl)")
-	fs.Int64Var(&f.maxErrors, "max-errors", 0, "with --on-error skip, stop the run once more than this many records were rejected (0: no limit)")
+	f.reject.register(fs)
 	fs.IntVar(&f.batch, "batch", 0, "records per batch (0: weir's default, 128)")
 	fs.IntVar(&f.workers, "workers", 0, "batches converted at once (0: one per CPU)")
 	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite and files take one at a time)")
@@ -116,18 +112,12 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 		return f, usagef("--sample must be at least 1, got %d", f.sample)
 	case !slices.Contains(ifExistsModes, f.ifExists):
 		return f, usagef("--if-exists must be fail, append, truncate or replace, got %q", f.ifExists)
-	case f.onError != "fail" && f.onError != "skip":
-		return f, usagef("--on-error must be fail or skip, got %q", f.onError)
-	case f.maxErrors < 0:
-		return f, usagef("--max-errors must be >= 0, got %d", f.maxErrors)
-	case f.onError == "fail" && (f.reject != "" || f.maxErrors > 0):
-		return f, usagef("--reject and --max-errors apply to --on-error skip")
 	case !slices.Contains([]string{"auto", "bar", "log", "off"}, f.progress):
 		return f, usagef("--progress must be auto, bar, log or off, got %q", f.progress)
 	case f.resume && f.ifExists != "fail":
 		return f, usagef("--resume continues a run; --if-exists %s starts another: pick one", f.ifExists)
 	}
-	return f, nil
+	return f, f.reject.check()
 }
 
 func copyCmd(args []string, stdout, stderr io.Writer) error {
@@ -185,7 +175,7 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	prog.stop()
 
 	st := p.Stats()
-	copyReport(stdout, st, sink.Rows(), dl)
+	copyReport(stdout, st, sink.Rows(), &f.reject)
 	if runErr != nil {
 		how := "fix the cause and rerun"
 		switch {
@@ -206,7 +196,7 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 
 // copyConfig builds the engine's config and options from the flags, and
 // opens the reject file.
-func copyConfig(ctx context.Context, w io.Writer, f copyFlags, src *copySource, tgt *copyTarget, plan *copyPlan) (weir.Config, []weir.Option, *rejects, error) {
+func copyConfig(ctx context.Context, w io.Writer, f copyFlags, src *copySource, tgt *copyTarget, plan *copyPlan) (weir.Config, []weir.Option, *rejectSink, error) {
 	cfg := weir.Config{BatchSize: f.batch, Workers: f.workers, LoadConcurrency: f.loadConcurrency}
 	if tgt.maxLoaders > 0 {
 		if f.loadConcurrency > tgt.maxLoaders {
@@ -219,20 +209,16 @@ func copyConfig(ctx context.Context, w io.Writer, f copyFlags, src *copySource, 
 		cfg.Retry = weir.RetryPolicy{MaxAttempts: 10, InitialBackoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxElapsed: 2 * time.Minute}
 		opts = append(opts, weir.WithRetryable(tgt.retryable))
 	}
-	var dl *rejects
-	if f.onError == "skip" {
-		cfg.OnTransformError, cfg.OnLoadError = weir.Skip, weir.Skip
-		path := f.reject
-		if path == "" {
-			path = defaultRejectPath(f.target, tgt)
-		}
-		var err error
-		if dl, err = openRejects(path, f.maxErrors); err != nil {
-			return cfg, nil, nil, usagef("--reject %s: %w", path, err)
-		}
-	}
+	f.reject.policy(&cfg)
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, nil, &usageError{err}
+	}
+	if f.reject.skip() && f.resume && !f.reject.append {
+		if n, err := countLines(f.reject.path); err != nil {
+			return cfg, nil, nil, fmt.Errorf("--reject %s: %w", f.reject.path, err)
+		} else if n > 0 {
+			return cfg, nil, nil, usagef("--reject %s holds %d rejects, maybe from the run --resume continues: pass --reject-append to keep them, or move the file", f.reject.path, n)
+		}
 	}
 	// With a key, every run keeps a checkpoint, so that any of them can be
 	// resumed; without one, only a --resume run loads each batch with its
@@ -251,7 +237,8 @@ func copyConfig(ctx context.Context, w io.Writer, f copyFlags, src *copySource, 
 			cfg.LoadConcurrency = 1
 		}
 	}
-	return cfg, opts, dl, nil
+	dl, err := f.reject.open()
+	return cfg, opts, dl, err
 }
 
 // describeColumns lists columns as "id bigint, name text, ...".

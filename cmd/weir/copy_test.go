@@ -82,7 +82,7 @@ func TestCopyMessyCSVIntoSQLite(t *testing.T) {
 	var born sql.NullString
 	check := func(id int, wantZip, wantName string, wantNote *string) {
 		t.Helper()
-		if err := h.QueryRow(`SELECT zip, name, note, born FROM people WHERE id = ?`, id).Scan(&zip, &name, &note, &born); err != nil {
+		if err := h.QueryRow(`SELECT zip, name, note, CAST(born AS TEXT) FROM people WHERE id = ?`, id).Scan(&zip, &name, &note, &born); err != nil {
 			t.Fatal(err)
 		}
 		if zip != wantZip || name != wantName {

@@ -286,8 +286,8 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	rows := sink.Rows()
 	fmt.Fprintf(stdout, "\nread %d records, loaded %d rows into %d tables in %.2fs: %.0f rows/s\n",
 		st.Extract.Records, sum(rows), len(r.tables), st.Elapsed.Seconds(), float64(sum(rows))/max(st.Elapsed.Seconds(), 1e-9))
-	if dl != nil && dl.count.Load() > 0 {
-		fmt.Fprintf(stdout, "rejected %d records: see %s\n", dl.count.Load(), dl.path)
+	if dl != nil {
+		reportRejects(stdout, st, dl.path)
 	}
 	fmt.Fprintf(stdout, "\n%-20s %12s %10s\n", "table", "rows", "filtered")
 	for i, t := range r.tables {
@@ -305,7 +305,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 }
 
 // jobConfig builds the engine's config from the job's options.
-func jobConfig(ctx context.Context, w io.Writer, f runFlags, r *jobRun) (weir.Config, []weir.Option, *rejects, error) {
+func jobConfig(ctx context.Context, w io.Writer, f runFlags, r *jobRun) (weir.Config, []weir.Option, *rejectSink, error) {
 	o := r.job.Options
 	cfg := weir.Config{BatchSize: o.Batch, Workers: o.Workers, LoadConcurrency: o.LoadConcurrency}
 	if r.tgt.maxLoaders > 0 {
@@ -316,18 +316,11 @@ func jobConfig(ctx context.Context, w io.Writer, f runFlags, r *jobRun) (weir.Co
 		cfg.Retry = weir.RetryPolicy{MaxAttempts: 10, InitialBackoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxElapsed: 2 * time.Minute}
 		opts = append(opts, weir.WithRetryable(r.tgt.retryable))
 	}
-	var dl *rejects
-	if o.OnError == "skip" {
-		cfg.OnTransformError, cfg.OnLoadError = weir.Skip, weir.Skip
-		path := relativeTo(f.file, o.Reject)
-		if o.Reject == "" {
-			path = strings.TrimSuffix(f.file, filepath.Ext(f.file)) + ".rejects.jsonl"
-		}
-		var err error
-		if dl, err = openRejects(path, o.MaxErrors); err != nil {
-			return cfg, nil, nil, usagef("%s: reject file %s: %w", f.file, path, err)
-		}
+	rf := rejectFlags{onError: o.OnError, path: relativeTo(f.file, o.Reject), maxErrors: o.MaxErrors, append: f.resume}
+	if err := rf.check(); err != nil {
+		return cfg, nil, nil, usagef("%s: options: %w", f.file, err)
 	}
+	rf.policy(&cfg)
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, nil, usagef("%s: options: %w", f.file, err)
 	}
@@ -350,7 +343,8 @@ func jobConfig(ctx context.Context, w io.Writer, f runFlags, r *jobRun) (weir.Co
 	} else if f.resume {
 		return cfg, nil, nil, usagef("--resume: %s cannot report positions", r.src.desc)
 	}
-	return cfg, opts, dl, nil
+	dl, err := rf.open()
+	return cfg, opts, dl, err
 }
 
 // jobSplitter turns each record into the rows of the job's tables, for a
