@@ -75,7 +75,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 	fs.BoolVar(&f.verify, "verify", false, "load nothing: count the rows in the target and compare them with what the source should produce")
 	fs.BoolVar(&f.truncate, "truncate", false, "empty the 15 tables before loading (otherwise a target that already holds users is refused)")
 	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same job stopped (a checkpoint kept in the target), loading idempotently so nothing is doubled; with no checkpoint yet, start from the beginning")
-	fs.BoolVar(&f.deferFKs, "defer-constraints", true, "PostgreSQL: drop the tables' foreign keys during the load and add them back after (checking every row once, in bulk; about 2× faster here); false keeps them checked row by row")
+	fs.BoolVar(&f.deferFKs, "defer-constraints", true, "PostgreSQL: drop the tables' foreign keys (and, unless --resume, their primary keys and indexes) during the load and add them back after, checking every row once, in bulk; false keeps them checked row by row")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, or off")
 	f.reject.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -386,7 +386,9 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 
 	restore := func(context.Context) error { return nil }
 	if f.deferFKs {
-		if restore, err = tgt.DeferConstraints(ctx); err != nil {
+		// An idempotent load (--resume) upserts, which needs the keys; a
+		// load into emptied tables does not.
+		if restore, err = tgt.DeferConstraints(ctx, !f.resume); err != nil {
 			return err
 		}
 	}

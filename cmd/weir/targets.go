@@ -40,9 +40,10 @@ type target struct {
 	sink func(on connect.Conflict) (jobSink, error)
 	// checkpoints returns a checkpoint store kept in the target itself.
 	checkpoints func(ctx context.Context) (weir.CheckpointStore, error)
-	// deferFKs drops what slows a bulk load down and returns the function
-	// that puts it back; nil when there is nothing worth deferring.
-	deferFKs func(ctx context.Context) (restore func(context.Context) error, err error)
+	// deferFKs drops what slows a bulk load down (foreign keys; with keys,
+	// also primary keys, unique constraints and indexes) and returns the
+	// function that puts it back; nil when there is nothing worth deferring.
+	deferFKs func(ctx context.Context, keys bool) (restore func(context.Context) error, err error)
 	// restoreDeferred adds back what an earlier run deferred and could
 	// not restore (it was killed); nil when nothing is ever deferred.
 	restoreDeferred func(ctx context.Context) error
@@ -136,10 +137,10 @@ func openTarget(ctx context.Context, spec string, loadConcurrency int) (*target,
 				return postgres.NewMultiSink(pool, postgres.MultiSinkConfig[users.User]{Splitter: users.Splitter{}, OnConflict: on})
 			},
 			checkpoints: func(ctx context.Context) (weir.CheckpointStore, error) { return postgres.NewCheckpointStore(ctx, pool) },
-			deferFKs: func(ctx context.Context) (func(context.Context) error, error) {
-				return deferForeignKeys(ctx, pool, name)
+			deferFKs: func(ctx context.Context, keys bool) (func(context.Context) error, error) {
+				return deferConstraints(ctx, pool, name, users.TableNames(), keys)
 			},
-			restoreDeferred: func(ctx context.Context) error { return restorePendingForeignKeys(ctx, pool, name) },
+			restoreDeferred: func(ctx context.Context) error { return restorePendingConstraints(ctx, pool, name) },
 			retryable:       postgres.Retryable,
 			close:           pool.Close,
 		}, nil
@@ -193,13 +194,16 @@ func (t *target) Sink(idempotent bool) (jobSink, error) {
 }
 
 // DeferConstraints drops what slows a bulk load down (PostgreSQL's foreign
-// keys, checked by a trigger per row) and returns the function that puts it
-// back; restoring checks every row loaded.
-func (t *target) DeferConstraints(ctx context.Context) (restore func(context.Context) error, err error) {
+// keys, checked by a trigger per row; with keys, also the primary keys,
+// unique constraints and indexes, maintained row by row) and returns the
+// function that puts it back; restoring checks every row loaded. Keys may
+// only be deferred when nothing relies on them during the load: not for an
+// idempotent (--resume) load, whose ON CONFLICT needs them.
+func (t *target) DeferConstraints(ctx context.Context, keys bool) (restore func(context.Context) error, err error) {
 	if t.deferFKs == nil {
 		return func(context.Context) error { return nil }, nil
 	}
-	return t.deferFKs(ctx)
+	return t.deferFKs(ctx, keys)
 }
 
 // RestoreDeferred adds back the constraints an earlier run deferred and
@@ -211,123 +215,4 @@ func (t *target) RestoreDeferred(ctx context.Context) error {
 		return nil
 	}
 	return t.restoreDeferred(ctx)
-}
-
-// deferredFKs records the foreign keys dropped for a load, in the target
-// itself: a process killed mid-load leaves the definitions behind, and the
-// next run puts them back.
-const deferredFKs = "weir_deferred_fks"
-
-// deferForeignKeys saves the definitions of the job's foreign keys in pool
-// and drops them, in one transaction, and returns the function that adds
-// them back. On this machine the server spent about half its
-// CPU in the per-row foreign-key triggers during the migration; adding the
-// keys after the load checks every row once, in bulk (docs/bench-postgres.md).
-func deferForeignKeys(ctx context.Context, pool *pgxpool.Pool, name string) (func(context.Context) error, error) {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+deferredFKs+` (tbl text NOT NULL, name text NOT NULL, def text NOT NULL, PRIMARY KEY (tbl, name))`); err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO `+deferredFKs+` (tbl, name, def)
-		SELECT c.relname, k.conname, pg_get_constraintdef(k.oid)
-		FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-		WHERE k.contype = 'f' AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1)
-		ON CONFLICT DO NOTHING`, users.TableNames()); err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
-	}
-	rows, err := tx.Query(ctx, `SELECT k.conname, c.relname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-		WHERE k.contype = 'f' AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1)`, users.TableNames())
-	if err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
-	}
-	var drops []string
-	for rows.Next() {
-		var con, tbl string // not name: the messages name the target
-		if err := rows.Scan(&con, &tbl); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
-		}
-		drops = append(drops, fmt.Sprintf(`ALTER TABLE %q DROP CONSTRAINT %q`, tbl, con))
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
-	}
-	for _, d := range drops {
-		if _, err := tx.Exec(ctx, d); err != nil {
-			return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("defer foreign keys in %s: %w", name, err)
-	}
-	return func(ctx context.Context) error { return restoreForeignKeys(ctx, pool, name) }, nil
-}
-
-// restorePendingForeignKeys restores the foreign keys saved in deferredFKs
-// by an earlier run, if there are any. If a row violates one, nothing is
-// restored and the definitions stay saved, for a later run once the rows
-// are fixed.
-func restorePendingForeignKeys(ctx context.Context, pool *pgxpool.Pool, name string) error {
-	var exists bool
-	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, deferredFKs).Scan(&exists); err != nil {
-		return fmt.Errorf("look for foreign keys an earlier run deferred in %s: %w", name, err)
-	}
-	if !exists {
-		return nil
-	}
-	var pending int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+deferredFKs).Scan(&pending); err != nil {
-		return fmt.Errorf("look for foreign keys an earlier run deferred in %s: %w", name, err)
-	}
-	if pending == 0 {
-		return nil
-	}
-	if err := restoreForeignKeys(ctx, pool, name); err != nil {
-		return fmt.Errorf("%d foreign keys an earlier run dropped could not be added back; their definitions stay in %s for the next run: %w", pending, deferredFKs, err)
-	}
-	return nil
-}
-
-// restoreForeignKeys adds back every deferred foreign key, checking the
-// rows loaded, in one transaction.
-func restoreForeignKeys(ctx context.Context, pool *pgxpool.Pool, name string) error {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("restore foreign keys in %s: %w", name, err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	rows, err := tx.Query(ctx, `SELECT tbl, name, def FROM `+deferredFKs)
-	if err != nil {
-		return fmt.Errorf("restore foreign keys in %s: %w", name, err)
-	}
-	var adds []string
-	for rows.Next() {
-		var tbl, con, def string
-		if err := rows.Scan(&tbl, &con, &def); err != nil {
-			rows.Close()
-			return fmt.Errorf("restore foreign keys in %s: %w", name, err)
-		}
-		adds = append(adds, fmt.Sprintf(`ALTER TABLE %q ADD CONSTRAINT %q %s`, tbl, con, def))
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("restore foreign keys in %s: %w", name, err)
-	}
-	for _, a := range adds {
-		if _, err := tx.Exec(ctx, a); err != nil {
-			return fmt.Errorf("restore foreign keys in %s (%s): %w", name, a, err)
-		}
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM `+deferredFKs); err != nil {
-		return fmt.Errorf("restore foreign keys in %s: %w", name, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("restore foreign keys in %s: %w", name, err)
-	}
-	return nil
 }
