@@ -30,9 +30,9 @@ func notA(what, shown string, t connect.Type, err error) error {
 		what += " " + shown
 	}
 	if errors.Is(err, errNot) {
-		return fmt.Errorf("%s is not a %s", what, t)
+		return fmt.Errorf("%s is not %s %s", what, article(t), t)
 	}
-	return fmt.Errorf("%s is not a %s: %w", what, t, err)
+	return fmt.Errorf("%s is not %s %s: %w", what, article(t), t, err)
 }
 
 // convertValue converts a source field; a field of type t passes as it is.
@@ -378,4 +378,13 @@ func shorten(s string) string {
 		return s[:37] + "..."
 	}
 	return s
+}
+
+// article is "an" before a type name that starts with a vowel, "a" before
+// the others.
+func article(t connect.Type) string {
+	if strings.ContainsRune("aeiou", rune(t.String()[0])) {
+		return "an"
+	}
+	return "a"
 }

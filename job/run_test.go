@@ -172,10 +172,10 @@ func TestConversion(t *testing.T) {
 		want    string
 	}{
 		{"integer", `2147483647`, "2147483647"},
-		{"integer", `2147483648`, "error: a number 2147483648 is not a integer: out of range"},
-		{"integer", `1.5`, "error: a number 1.5 is not a integer"},
+		{"integer", `2147483648`, "error: a number 2147483648 is not an integer: out of range"},
+		{"integer", `1.5`, "error: a number 1.5 is not an integer"},
 		{"integer", `"12"`, "12"},
-		{"integer", `"12a"`, `error: a string "12a" is not a integer`},
+		{"integer", `"12a"`, `error: a string "12a" is not an integer`},
 		{"bigint", `9223372036854775807`, "9223372036854775807"},
 		{"bigint", `true`, "error: a boolean true is not a bigint"},
 		{"numeric", `12.50`, "12.50"},
