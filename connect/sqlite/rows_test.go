@@ -14,6 +14,7 @@ import (
 
 	"github.com/weir-etl/weir"
 	"github.com/weir-etl/weir/connect"
+	"github.com/weir-etl/weir/connect/conntest"
 	"github.com/weir-etl/weir/connect/sqlite"
 )
 
@@ -254,30 +255,37 @@ func TestRowSinkRejectsRow(t *testing.T) {
 	}
 }
 
-func TestRowSinkConfigValidate(t *testing.T) {
-	for _, c := range []struct {
-		cfg  sqlite.RowSinkConfig
-		want []string
-	}{
-		{sqlite.RowSinkConfig{}, []string{"RowSinkConfig.Table.Name is required", "RowSinkConfig.Table.Columns is required"}},
-		{sqlite.RowSinkConfig{Table: connect.Table{Name: "t", Columns: []string{"a"}}, OnConflict: connect.ConflictUpdate},
-			[]string{"RowSinkConfig.Table.Key is required"}},
-		{sqlite.RowSinkConfig{Table: connect.Table{Name: "t", Columns: []string{"a", "a"}}, OnConflict: 9, RowsPerStatement: -1},
-			[]string{`lists "a" twice`, "RowSinkConfig.OnConflict must be", "RowSinkConfig.RowsPerStatement must be >= 0"}},
-	} {
-		_, err := sqlite.NewRowSink(openDB(t, ""), c.cfg)
-		if err == nil {
-			t.Errorf("NewRowSink(%+v) = nil error", c.cfg)
-			continue
-		}
-		for _, w := range c.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("NewRowSink(%+v) = %q, want it to contain %q", c.cfg, err, w)
-			}
-		}
-	}
+func TestRowConfigValidate(t *testing.T) {
+	keyless := connect.Table{Name: "t", Columns: []string{"a"}}
+	conntest.Config(t, []conntest.ConfigCase{
+		{Name: "row sink: good", Config: sqlite.RowSinkConfig{Table: allTable, OnConflict: connect.ConflictUpdate}},
+		{Name: "row sink: ConflictIgnore without Key", Config: sqlite.RowSinkConfig{Table: keyless, OnConflict: connect.ConflictIgnore}},
+		{Name: "row sink: zero", Config: sqlite.RowSinkConfig{}, Want: []string{
+			"sqlite: RowSinkConfig.Table.Name is required", "sqlite: RowSinkConfig.Table.Columns is required"}},
+		{Name: "row sink: ConflictUpdate without Key", Config: sqlite.RowSinkConfig{Table: keyless, OnConflict: connect.ConflictUpdate},
+			Want: []string{"sqlite: RowSinkConfig.Table.Key is required"}},
+		{Name: "row sink: bad fields", Config: sqlite.RowSinkConfig{Table: connect.Table{Name: "t", Columns: []string{"a", "a"}}, OnConflict: 9, RowsPerStatement: -1},
+			Want: []string{`sqlite: RowSinkConfig.Table.Columns lists "a" twice`, "sqlite: RowSinkConfig.OnConflict must be ConflictError, ConflictIgnore or ConflictUpdate, got Conflict(9)",
+				"sqlite: RowSinkConfig.RowsPerStatement must be >= 0"}},
+
+		{Name: "row source: table", Config: sqlite.RowSourceConfig{Table: "t", After: []any{int64(5)}}},
+		{Name: "row source: query by key", Config: sqlite.RowSourceConfig{Query: "SELECT 1 AS a", Key: []string{"a"}, After: []any{1}, PageSize: 10}},
+		{Name: "row source: query in one pass", Config: sqlite.RowSourceConfig{Query: "SELECT 1"}},
+		{Name: "row source: zero", Config: sqlite.RowSourceConfig{}, Want: []string{"sqlite: RowSourceConfig needs Table or Query"}},
+		{Name: "row source: both", Config: sqlite.RowSourceConfig{Table: "t", Query: "SELECT 1"}, Want: []string{"sqlite: RowSourceConfig has both Table and Query"}},
+		{Name: "row source: bad key", Config: sqlite.RowSourceConfig{Table: "t", Key: []string{"a", "", "a"}, After: []any{1}, PageSize: -1},
+			Want: []string{"sqlite: RowSourceConfig.Key has an empty name", `sqlite: RowSourceConfig.Key lists "a" twice`,
+				"sqlite: RowSourceConfig.After has 1 values for a key of 3 columns", "sqlite: RowSourceConfig.PageSize must be >= 0"}},
+		{Name: "row source: rowid is one value", Config: sqlite.RowSourceConfig{Table: "t", After: []any{1, 2}},
+			Want: []string{"sqlite: RowSourceConfig.After has 2 values for a key of 1 columns"}},
+		{Name: "row source: one-pass query", Config: sqlite.RowSourceConfig{Query: "SELECT 1;", After: []any{1}},
+			Want: []string{"sqlite: RowSourceConfig.Query must not end with ';'", "sqlite: RowSourceConfig.After needs Key"}},
+	})
 	if _, err := sqlite.NewRowSink(nil, sqlite.RowSinkConfig{Table: allTable}); err == nil {
 		t.Error("NewRowSink(nil db) = nil error")
+	}
+	if _, err := sqlite.NewRowSource(t.Context(), nil, sqlite.RowSourceConfig{Table: "t"}); err == nil {
+		t.Error("NewRowSource(nil db) = nil error")
 	}
 }
 

@@ -161,54 +161,100 @@ func TestRowSourceOnePassCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]connect.Row, 10)
-	if n, err := src.Read(t.Context(), buf); n != 10 || err != nil {
-		t.Fatalf("Read = %d, %v", n, err)
-	}
-	// The cursor outlives the first Read's context...
 	ctx, cancel := context.WithCancel(t.Context())
 	if n, err := src.Read(ctx, buf); n != 10 || err != nil {
 		t.Fatalf("Read = %d, %v", n, err)
 	}
 	cancel()
-	// ...but a Read given a cancelled one fails, and so does every later
-	// Read: rows are never passed over.
-	if _, err := src.Read(ctx, buf); !errors.Is(err, context.Canceled) {
-		t.Errorf("Read with a cancelled context = %v", err)
+	// A Read given a cancelled context fails and takes no row...
+	if n, err := src.Read(ctx, buf); n != 0 || !errors.Is(err, context.Canceled) {
+		t.Errorf("Read with a cancelled context = %d, %v; want 0, context.Canceled", n, err)
+	}
+	// ...and the cursor, opened under that context, outlives it: the next
+	// Read goes on with the 11th row.
+	if n, err := src.Read(t.Context(), buf); n != 10 || err != nil || buf[0].Values[0].Int() != 33 {
+		t.Errorf("next Read = %d, %v, first id %v; want 10 rows from id 33", n, err, buf[0].Values[0])
 	}
 	if err := src.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	// Close released the connection the cursor held.
+	// Close released the connection the cursor held: without it, this
+	// query would wait for it forever.
 	if n := queryInt(t, db, "SELECT count(*) FROM kv"); n != 100 {
 		t.Fatal(n)
 	}
 }
 
-func TestRowSourceConfigValidate(t *testing.T) {
+func TestNewRowSourceChecksTheDatabase(t *testing.T) {
 	db := openDB(t, "CREATE TABLE w (a TEXT PRIMARY KEY) WITHOUT ROWID")
 	for _, c := range []struct {
 		cfg  sqlite.RowSourceConfig
-		want []string
+		want string
 	}{
-		{sqlite.RowSourceConfig{}, []string{"RowSourceConfig needs Table or Query"}},
-		{sqlite.RowSourceConfig{Table: "t", Query: "SELECT 1"}, []string{"both Table and Query"}},
-		{sqlite.RowSourceConfig{Table: "t", Key: []string{"a", "", "a"}, After: []any{1}, PageSize: -1},
-			[]string{"Key has an empty name", `Key lists "a" twice`, "After has 1 values for a key of 3 columns", "PageSize must be >= 0"}},
-		{sqlite.RowSourceConfig{Query: "SELECT 1;", After: []any{1}}, []string{"must not end with ';'", "After needs Key"}},
-		{sqlite.RowSourceConfig{Table: "t", After: []any{1, 2}}, []string{"After has 2 values for a key of 1 columns"}},
-		{sqlite.RowSourceConfig{Table: "nope"}, []string{"no such table: nope"}},
-		{sqlite.RowSourceConfig{Table: "w"}, []string{"a table without rowid needs RowSourceConfig.Key"}},
-		{sqlite.RowSourceConfig{Table: "w", Key: []string{"b"}}, []string{`Key column "b" is not one of its columns`}},
+		{sqlite.RowSourceConfig{}, "RowSourceConfig needs Table or Query"},
+		{sqlite.RowSourceConfig{Table: "nope"}, "sqlite: read nope: SQL logic error: no such table: nope"},
+		{sqlite.RowSourceConfig{Query: "SELECT nope"}, "sqlite: read query: SQL logic error: no such column: nope"},
+		{sqlite.RowSourceConfig{Table: "w"}, "(a table without rowid needs RowSourceConfig.Key)"},
+		{sqlite.RowSourceConfig{Table: "w", Key: []string{"b"}}, `sqlite: read w: RowSourceConfig.Key column "b" is not one of its columns`},
 	} {
-		_, err := sqlite.NewRowSource(t.Context(), db, c.cfg)
-		if err == nil {
-			t.Errorf("NewRowSource(%+v) = nil error", c.cfg)
-			continue
+		if _, err := sqlite.NewRowSource(t.Context(), db, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewRowSource(%+v) = %v, want an error containing %q", c.cfg, err, c.want)
 		}
-		for _, w := range c.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("NewRowSource(%+v) = %q, want it to contain %q", c.cfg, err, w)
-			}
+	}
+}
+
+func TestRowSourceKeyReadAsStored(t *testing.T) {
+	// Another program wrote the key in ISO 8601 with a T. The driver reads
+	// it as a time.Time, which it would bind back as other text ("...
+	// 03:00:00+00:00", with a space): the next page must start after the
+	// text stored, not after that.
+	db := openDB(t, `CREATE TABLE e (at TIMESTAMP PRIMARY KEY, n INTEGER);
+		INSERT INTO e VALUES ('2024-01-02T01:00:00', 1), ('2024-01-02T02:00:00', 2), ('2024-01-02T03:00:00', 3),
+			('2024-01-02T04:00:00', 4), ('2024-01-02T05:00:00', 5)`)
+	src, err := sqlite.NewRowSource(t.Context(), db, sqlite.RowSourceConfig{Table: "e", Key: []string{"at"}, PageSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []connect.Row
+	var ns []int64
+	buf := make([]connect.Row, 2)
+	for range 5 { // at most: a source that reads a row twice may never end
+		n, err := src.Read(t.Context(), buf)
+		for _, r := range buf[:n] {
+			got = append(got, r)
+			ns = append(ns, r.Values[1].Int())
 		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reflect.DeepEqual(ns, []int64{1, 2, 3, 4, 5}) {
+		t.Fatalf("read rows %v, want 1 to 5 once each", ns)
+	}
+	if key := got[4].Values[0]; key.Type() != connect.TypeTimestamp || key.String() != "2024-01-02 05:00:00" {
+		t.Errorf("last key column = %v (%v), want the timestamp 2024-01-02 05:00:00", key, key.Type())
+	}
+}
+
+func TestRowSourceOnePassFailsForGood(t *testing.T) {
+	db := openDB(t, "CREATE TABLE m (x INTEGER); INSERT INTO m VALUES (1), (2), ('three'), (4)")
+	src, err := sqlite.NewRowSource(t.Context(), db, sqlite.RowSourceConfig{Query: "SELECT x FROM m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	buf := make([]connect.Row, 10)
+	n, err := src.Read(t.Context(), buf)
+	const want = `sqlite: read query: row 3: column "x": TEXT "three" is not a bigint`
+	if n != 2 || err == nil || err.Error() != want {
+		t.Fatalf("Read = %d, %v; want 2 rows and %q", n, err, want)
+	}
+	// The cursor has passed the bad row: going on would skip it, and
+	// starting over would load rows 1 and 2 twice.
+	if n, err2 := src.Read(t.Context(), buf); n != 0 || err2 == nil || err2.Error() != want {
+		t.Errorf("next Read = %d, %v; want 0 and the same error", n, err2)
 	}
 }
