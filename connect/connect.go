@@ -172,8 +172,9 @@ func (c Conflict) String() string {
 type RowWriter interface {
 	// Row adds one row to the table at index table of [Splitter.Tables].
 	// values are in that table's Columns order; Row copies them, so the
-	// caller may reuse its slice.
-	Row(table int, values ...any)
+	// caller may reuse its slice. Values are typed and unboxed (see
+	// [Value]): a sink encodes them without an allocation per value.
+	Row(table int, values ...Value)
 }
 
 // Splitter expands one composite record into rows of several tables, for

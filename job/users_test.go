@@ -125,10 +125,10 @@ func canonSplit(v any) string {
 // splitRows collects users.Splitter's rows as canonical text, by table.
 type splitRows [][][]string
 
-func (s splitRows) Row(table int, values ...any) {
+func (s splitRows) Row(table int, values ...connect.Value) {
 	row := make([]string, len(values))
 	for i, v := range values {
-		row[i] = canonSplit(v)
+		row[i] = canonSplit(v.Any())
 	}
 	s[table] = append(s[table], row)
 }

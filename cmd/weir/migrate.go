@@ -273,7 +273,7 @@ func countRows(ctx context.Context, path string) (map[string]int64, error) {
 
 type rowCounter struct{ n []int64 }
 
-func (c *rowCounter) Row(table int, _ ...any) { c.n[table]++ }
+func (c *rowCounter) Row(table int, _ ...connect.Value) { c.n[table]++ }
 
 var _ connect.RowWriter = (*rowCounter)(nil)
 

@@ -357,13 +357,8 @@ type jobSplitter struct {
 func (s jobSplitter) Tables() []connect.Table { return s.tables }
 
 func (s jobSplitter) Split(rec connect.Row, w connect.RowWriter) error {
-	var args []any
 	return s.prog.Run(rec, func(table int, values []connect.Value) error {
-		args = args[:0]
-		for _, v := range values {
-			args = append(args, v.Any())
-		}
-		w.Row(table, args...)
+		w.Row(table, values...)
 		return nil
 	})
 }

@@ -34,11 +34,25 @@ func (bagSplitter) Tables() []connect.Table {
 }
 
 func (bagSplitter) Split(b bag, w connect.RowWriter) error {
-	w.Row(0, b.ID, b.Owner)
+	w.Row(0, val(b.ID), val(b.Owner))
 	for i, l := range b.Labels {
-		w.Row(1, b.ID, i+1, l)
+		w.Row(1, val(b.ID), connect.Int64(int64(i+1)), val(l))
 	}
 	return nil
+}
+
+// val types a bag's loose value for a RowWriter: ints as bigint, strings as
+// text, anything else as a boolean (which a text column refuses).
+func val(v any) connect.Value {
+	switch v := v.(type) {
+	case int:
+		return connect.Int64(int64(v))
+	case int64:
+		return connect.Int64(v)
+	case string:
+		return connect.Text(v)
+	}
+	return connect.Bool(true)
 }
 
 // makeBags returns n good bags, bag i holding i%3+1 items, so that a row's
@@ -94,6 +108,8 @@ func bagSinks(t *testing.T) map[string]func(t *testing.T) weir.Sink[bag] {
 // must report the encoding error instead, as a *weir.RecordError naming
 // the record, with the table and the column. Text the server refuses
 // (invalid UTF-8, NUL) keeps the server's error and gains the same names.
+// MultiSink encodes typed values itself and refuses them before the
+// server sees them (wantMulti).
 func TestCopyValueErrorsNameRecordTableColumn(t *testing.T) {
 	const bad = 4
 	cases := []struct {
@@ -102,15 +118,18 @@ func TestCopyValueErrorsNameRecordTableColumn(t *testing.T) {
 		spoil    func(b *bag)
 		table    string
 		column   string
-		wantCode string // the server error the chain must hold; "" for none
-		want     string // in the message
+		wantCode string // the server error the chain must hold (Sink); "" for none
+		want     string // in the message (Sink)
+		// in the message of MultiSink, whose typed encoder refuses every
+		// case itself, before the server
+		wantMulti string
 	}{
-		{"string into integer", false, func(b *bag) { b.ID = "four" }, "bags", "id", "", `unable to encode "four"`},
-		{"integer out of range", false, func(b *bag) { b.ID = int64(1) << 40 }, "bags", "id", "", "unable to encode 1099511627776"},
-		{"invalid UTF-8 into text", false, func(b *bag) { b.Owner = "caf\xe9" }, "bags", "owner", "22021", "not valid UTF-8"},
-		{"NUL into text", false, func(b *bag) { b.Owner = "a\x00b" }, "bags", "owner", "22021", "NUL"},
-		{"struct into text of a child row", true, func(b *bag) { b.Labels[1] = struct{ X int }{1} }, "items", "label", "", "unable to encode"},
-		{"invalid UTF-8 into text of a child row", true, func(b *bag) { b.Labels[1] = "\xff" }, "items", "label", "22021", "not valid UTF-8"},
+		{"string into integer", false, func(b *bag) { b.ID = "four" }, "bags", "id", "", `unable to encode "four"`, "does not fit"},
+		{"integer out of range", false, func(b *bag) { b.ID = int64(1) << 40 }, "bags", "id", "", "unable to encode 1099511627776", "out of range for integer"},
+		{"invalid UTF-8 into text", false, func(b *bag) { b.Owner = "caf\xe9" }, "bags", "owner", "22021", "not valid UTF-8", "not valid UTF-8"},
+		{"NUL into text", false, func(b *bag) { b.Owner = "a\x00b" }, "bags", "owner", "22021", "NUL", "NUL"},
+		{"struct into text of a child row", true, func(b *bag) { b.Labels[1] = struct{ X int }{1} }, "items", "label", "", "unable to encode", "does not fit"},
+		{"invalid UTF-8 into text of a child row", true, func(b *bag) { b.Labels[1] = "\xff" }, "items", "label", "22021", "not valid UTF-8", "not valid UTF-8"},
 	}
 	for sinkName, newSink := range bagSinks(t) {
 		// A failed Write loads nothing: one sink serves every case.
@@ -132,17 +151,25 @@ func TestCopyValueErrorsNameRecordTableColumn(t *testing.T) {
 				}
 				msg := err.Error()
 				t.Log(msg)
-				for _, w := range []string{"copy " + c.table, "column " + c.column, c.want} {
-					if !strings.Contains(msg, w) {
+				multi := strings.HasPrefix(sinkName, "MultiSink")
+				want, wantCode := c.want, c.wantCode
+				if multi {
+					want, wantCode = c.wantMulti, ""
+				}
+				for _, w := range []string{"copy " + c.table, "column " + c.column, `column "` + c.column + `"`, want} {
+					if strings.HasPrefix(w, "column") && !strings.Contains(msg, "column "+c.column) && !strings.Contains(msg, `column "`+c.column+`"`) {
+						t.Errorf("error %q does not name column %s", msg, c.column)
+					}
+					if !strings.HasPrefix(w, "column") && !strings.Contains(msg, w) {
 						t.Errorf("error %q lacks %q", msg, w)
 					}
 				}
 				var pgErr *pgconn.PgError
 				switch hasPG := errors.As(err, &pgErr); {
-				case c.wantCode == "" && hasPG:
-					t.Errorf("error holds server error %s (%v), want pgx's encoding error alone", pgErr.Code, pgErr)
-				case c.wantCode != "" && (!hasPG || pgErr.Code != c.wantCode):
-					t.Errorf("error %q does not hold server error %s", msg, c.wantCode)
+				case wantCode == "" && hasPG:
+					t.Errorf("error holds server error %s (%v), want the encoding error alone", pgErr.Code, pgErr)
+				case wantCode != "" && (!hasPG || pgErr.Code != wantCode):
+					t.Errorf("error %q does not hold server error %s", msg, wantCode)
 				}
 				if strings.Contains(msg, "57014") || strings.Contains(msg, "cancel") {
 					t.Errorf("error %q reports a cancelled query", msg)
@@ -173,7 +200,7 @@ func TestCopyValueErrorIsARunPosition(t *testing.T) {
 	if !errors.As(err, &se) || se.Record != 27 {
 		t.Fatalf("Run: %v, want a *weir.StageError at record 27", err)
 	}
-	if !strings.Contains(err.Error(), "copy items: column label") {
+	if !strings.Contains(err.Error(), `copy items: column "label"`) {
 		t.Errorf("error %q does not name the table and column", err)
 	}
 }
@@ -231,7 +258,7 @@ func TestServerErrorsCarryDetail(t *testing.T) {
 type orphanSplitter struct{ bagSplitter }
 
 func (orphanSplitter) Split(b bag, w connect.RowWriter) error {
-	w.Row(0, b.ID, b.Owner)
-	w.Row(1, b.ID.(int)+1000, 1, "orphan")
+	w.Row(0, val(b.ID), val(b.Owner))
+	w.Row(1, val(b.ID.(int)+1000), connect.Int64(1), connect.Text("orphan"))
 	return nil
 }

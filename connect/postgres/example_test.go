@@ -111,9 +111,9 @@ func (invoiceSplitter) Tables() []connect.Table {
 }
 
 func (invoiceSplitter) Split(inv invoice, w connect.RowWriter) error {
-	w.Row(0, inv.ID)
+	w.Row(0, connect.Int64(inv.ID))
 	for i, it := range inv.Items {
-		w.Row(1, inv.ID, i, it)
+		w.Row(1, connect.Int64(inv.ID), connect.Int32(int32(i)), connect.Text(it))
 	}
 	return nil
 }

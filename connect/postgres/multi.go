@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/weir-etl/weir"
 	"github.com/weir-etl/weir/connect"
 )
 
@@ -70,13 +71,15 @@ func (c MultiSinkConfig[T]) validate(defs []connect.Table) error {
 // NULL or foreign-key violation) rolls back the parents loaded before it.
 //
 // Rows are gathered per table in buffers reused across batches, holding the
-// values of one batch at a time (not the whole data set).
+// values of one batch at a time (not the whole data set), and each table's
+// rows are encoded as [RowSink] encodes them: straight from the typed
+// values into a binary COPY, with the column types read from the catalog
+// at the first Write.
 type MultiSink[T any] struct {
 	db     DB
 	split  connect.Splitter[T]
 	defs   []connect.Table
-	tables []*table
-	upsert bool
+	sinks  []*RowSink // one per table, for its columns and its COPY
 	counts []atomic.Int64
 	bufs   sync.Pool // of *rowBuffer
 }
@@ -96,16 +99,18 @@ func NewMultiSink[T any](db DB, cfg MultiSinkConfig[T]) (*MultiSink[T], error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	tables := make([]*table, len(defs))
+	s := &MultiSink[T]{db: db, split: cfg.Splitter, defs: defs,
+		sinks: make([]*RowSink, len(defs)), counts: make([]atomic.Int64, len(defs))}
 	for i, d := range defs {
-		tables[i] = newTable(d, cfg.OnConflict)
+		var err error
+		if s.sinks[i], err = NewRowSink(db, RowSinkConfig{Table: d, OnConflict: cfg.OnConflict}); err != nil {
+			return nil, err // validated above; cannot happen
+		}
 	}
-	s := &MultiSink[T]{db: db, split: cfg.Splitter, defs: defs, tables: tables,
-		upsert: cfg.OnConflict != connect.ConflictError, counts: make([]atomic.Int64, len(tables))}
 	s.bufs.New = func() any {
-		b := &rowBuffer{tables: make([]tableRows, len(tables)), items: make([]staged, 0, len(tables))}
-		for i, t := range tables {
-			b.tables[i] = tableRows{name: t.name, ncols: len(t.cols)}
+		b := &rowBuffer{tables: make([]tableRows, len(defs))}
+		for i, d := range defs {
+			b.tables[i] = tableRows{name: d.Name, ncols: len(d.Columns)}
 		}
 		return b
 	}
@@ -118,10 +123,9 @@ func NewMultiSink[T any](db DB, cfg MultiSinkConfig[T]) (*MultiSink[T], error) {
 // order. On any error (from Split, a row of the wrong width, the server)
 // the transaction is rolled back and nothing of the batch stays loaded. A
 // server error carries its DETAIL and HINT (which key was duplicated); a
-// value the COPY cannot carry (one pgx cannot encode for the column's
-// type, or text that is not valid UTF-8) fails the Write with a
-// [*weir.RecordError] naming the record, the table and the column, found
-// with one more query after the rollback.
+// value that does not fit its column, or that the server refuses, fails
+// the Write with a [*weir.RecordError] naming the record, the table and
+// the column.
 func (s *MultiSink[T]) Write(ctx context.Context, batch []T) error {
 	if len(batch) == 0 {
 		return nil
@@ -157,36 +161,32 @@ func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(pgx.Tx) e
 			err = buf.err
 		}
 		if err != nil {
-			return fmt.Errorf("split record %d: %w", i, err)
+			return &weir.RecordError{Index: i, Err: fmt.Errorf("postgres: split: %w", err)}
 		}
 	}
-	for i, t := range s.tables {
-		if r := &buf.tables[i]; len(r.vals) > 0 {
-			r.next = -r.ncols
-			buf.items = append(buf.items, staged{t: t, idx: i, src: r})
-		}
-	}
-	if len(buf.items) == 0 && also == nil {
-		return nil // every record split into no rows
-	}
-	if err := inTx(ctx, s.db, func(tx pgx.Tx) error {
-		if len(buf.items) > 0 {
-			if err := loadTx(ctx, tx, buf.items, s.upsert); err != nil {
-				return err
+	loaded := make([]int64, len(s.sinks))
+	err := inTx(ctx, s.db, func(tx pgx.Tx) error {
+		for i, sink := range s.sinks {
+			r := &buf.tables[i]
+			if len(r.recs) == 0 {
+				continue
 			}
+			n, err := sink.writeTx(ctx, tx, r.view())
+			if err != nil {
+				return r.recordErr(err)
+			}
+			loaded[i] = n
 		}
 		if also != nil {
 			return also(tx)
 		}
 		return nil
-	}); err != nil {
-		if re := explainCopy(ctx, s.db, err); re != nil {
-			return re
-		}
+	})
+	if err != nil {
 		return err
 	}
-	for _, it := range buf.items {
-		s.counts[it.idx].Add(it.n)
+	for i, n := range loaded {
+		s.counts[i].Add(n)
 	}
 	return nil
 }
@@ -196,9 +196,9 @@ func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(pgx.Tx) e
 // inserted. Safe to call at any time from any goroutine; it allocates the
 // map.
 func (s *MultiSink[T]) Rows() map[string]int64 {
-	m := make(map[string]int64, len(s.tables))
-	for i, t := range s.tables {
-		m[t.name] = s.counts[i].Load()
+	m := make(map[string]int64, len(s.defs))
+	for i, d := range s.defs {
+		m[d.Name] = s.counts[i].Load()
 	}
 	return m
 }
@@ -211,7 +211,6 @@ func (s *MultiSink[T]) Tables() []connect.Table { return slices.Clone(s.defs) }
 // to Split.
 type rowBuffer struct {
 	tables []tableRows
-	items  []staged
 	err    error // first bad Row call
 	rec    int32 // the record being split, by index in the batch
 }
@@ -220,9 +219,9 @@ type rowBuffer struct {
 // records should not pin its memory for every later batch.
 const maxPooledValues = 1 << 20
 
-// Row implements [connect.RowWriter]. It copies values (not what they point
-// to).
-func (b *rowBuffer) Row(table int, values ...any) {
+// Row implements [connect.RowWriter]. It copies values (not the strings'
+// bytes they point to).
+func (b *rowBuffer) Row(table int, values ...connect.Value) {
 	if b.err != nil {
 		return
 	}
@@ -249,34 +248,36 @@ func (b *rowBuffer) release() bool {
 			keep = false
 		}
 		clear(r.vals)
-		r.vals, r.recs = r.vals[:0], r.recs[:0]
+		clear(r.rows)
+		r.vals, r.recs, r.rows = r.vals[:0], r.recs[:0], r.rows[:0]
 	}
-	clear(b.items)
-	b.items, b.err = b.items[:0], nil
+	b.err = nil
 	return keep
 }
 
-// tableRows holds one table's rows flattened, ncols values per row, and is
-// the pgx.CopyFromSource over them.
+// tableRows holds one table's rows flattened, ncols values per row.
 type tableRows struct {
 	name  string
 	ncols int
-	vals  []any
-	recs  []int32 // per row, the record it came from
-	next  int     // offset of the current row; -ncols before the first
+	vals  []connect.Value
+	recs  []int32       // per row, the record it came from
+	rows  []connect.Row // views of vals, one per row, for the encoder
 }
 
-func (r *tableRows) Next() bool {
-	r.next += r.ncols
-	return r.next < len(r.vals)
+// view returns the rows as connect.Rows sharing vals.
+func (r *tableRows) view() []connect.Row {
+	for i := range r.recs {
+		r.rows = append(r.rows, connect.Row{Values: r.vals[i*r.ncols : (i+1)*r.ncols : (i+1)*r.ncols]})
+	}
+	return r.rows
 }
 
-func (r *tableRows) Values() ([]any, error) { return r.vals[r.next : r.next+r.ncols], nil }
-
-func (r *tableRows) Err() error { return nil }
-
-func (r *tableRows) taken() int { return min(r.next/r.ncols+1, len(r.recs)) }
-
-func (r *tableRows) rowAt(i int) ([]any, int, error) {
-	return r.vals[i*r.ncols : (i+1)*r.ncols], int(r.recs[i]), nil
+// recordErr turns a RecordError about row i of the table into one about
+// the record that row came from.
+func (r *tableRows) recordErr(err error) error {
+	var re *weir.RecordError
+	if errors.As(err, &re) && re.Index >= 0 && re.Index < len(r.recs) {
+		return &weir.RecordError{Index: int(r.recs[re.Index]), Err: re.Err}
+	}
+	return err
 }

@@ -45,9 +45,13 @@ func (orderSplitter) Tables() []connect.Table {
 }
 
 func (orderSplitter) Split(o order, w connect.RowWriter) error {
-	w.Row(0, o.ID, o.Customer)
+	w.Row(0, connect.Int64(o.ID), connect.Text(o.Customer))
 	for i, l := range o.Lines {
-		w.Row(1, o.ID, i+1, l.SKU, l.Qty)
+		sku := connect.Null()
+		if l.SKU != nil {
+			sku = connect.Text(*l.SKU)
+		}
+		w.Row(1, connect.Int64(o.ID), connect.Int64(int64(i+1)), sku, connect.Int64(int64(l.Qty)))
 	}
 	return nil
 }
@@ -144,20 +148,20 @@ func TestMultiSinkSplitErrors(t *testing.T) {
 		is    error
 	}{
 		{"Split fails", func(o order, w connect.RowWriter) error {
-			w.Row(0, o.ID, o.Customer)
+			w.Row(0, connect.Int64(o.ID), connect.Text(o.Customer))
 			if o.ID == 3 {
 				return errBoom
 			}
 			return nil
-		}, "split record 2: boom", errBoom},
+		}, "record 2 of batch: postgres: split: boom", errBoom},
 		{"row of the wrong width", func(o order, w connect.RowWriter) error {
-			w.Row(0, o.ID)
+			w.Row(0, connect.Int64(o.ID))
 			return nil
-		}, "split record 0: Row: table orders: got 1 values for 2 columns", nil},
+		}, "record 0 of batch: postgres: split: Row: table orders: got 1 values for 2 columns", nil},
 		{"table index out of range", func(o order, w connect.RowWriter) error {
-			w.Row(2, o.ID)
+			w.Row(2, connect.Int64(o.ID))
 			return nil
-		}, "split record 0: Row: table index 2 out of range [0, 2)", nil},
+		}, "record 0 of batch: postgres: split: Row: table index 2 out of range [0, 2)", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -118,29 +118,9 @@ func (s *RowSink) Write(ctx context.Context, batch []connect.Row) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	r := s.readers.Get().(*copyReader)
-	defer func() {
-		r.release()
-		s.readers.Put(r)
-	}()
 	var n int64
-	err := inTx(ctx, s.db, func(tx pgx.Tx) error {
-		cols, err := s.columns(ctx, tx)
-		if err != nil {
-			return err
-		}
-		r.reset(s.t.name, cols.cols, cols.binary, batch)
-		if !s.upsert {
-			tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, cols.copy)
-			if err != nil {
-				return s.copyErr(r, batch, err)
-			}
-			if n = tag.RowsAffected(); n != int64(len(batch)) {
-				return fmt.Errorf("copy %s: server loaded %d rows of a batch of %d", s.t.name, n, len(batch))
-			}
-			return nil
-		}
-		n, err = s.stageAndMerge(ctx, tx, r, cols, batch)
+	err := inTx(ctx, s.db, func(tx pgx.Tx) (err error) {
+		n, err = s.writeTx(ctx, tx, batch)
 		return err
 	})
 	if err != nil {
@@ -148,6 +128,32 @@ func (s *RowSink) Write(ctx context.Context, batch []connect.Row) error {
 	}
 	s.rows.Add(n)
 	return nil
+}
+
+// writeTx loads batch inside tx and returns the rows loaded; it does not
+// count them in Rows. MultiSink loads each of its tables with it.
+func (s *RowSink) writeTx(ctx context.Context, tx pgx.Tx, batch []connect.Row) (int64, error) {
+	r := s.readers.Get().(*copyReader)
+	defer func() {
+		r.release()
+		s.readers.Put(r)
+	}()
+	cols, err := s.columns(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	r.reset(s.t.name, cols.cols, cols.binary, batch)
+	if s.upsert {
+		return s.stageAndMerge(ctx, tx, r, cols, batch)
+	}
+	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, cols.copy)
+	if err != nil {
+		return 0, s.copyErr(r, batch, err)
+	}
+	if n := tag.RowsAffected(); n != int64(len(batch)) {
+		return 0, fmt.Errorf("copy %s: server loaded %d rows of a batch of %d", s.t.name, n, len(batch))
+	}
+	return int64(len(batch)), nil
 }
 
 // stageAndMerge COPYs the batch into a staging table and merges it into

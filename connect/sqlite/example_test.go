@@ -88,9 +88,9 @@ func (invoiceSplitter) Tables() []connect.Table {
 }
 
 func (invoiceSplitter) Split(inv invoice, w connect.RowWriter) error {
-	w.Row(0, inv.ID)
+	w.Row(0, connect.Int64(inv.ID))
 	for i, l := range inv.Lines {
-		w.Row(1, inv.ID, i+1, l)
+		w.Row(1, connect.Int64(inv.ID), connect.Int64(int64(i+1)), connect.Text(l))
 	}
 	return nil
 }

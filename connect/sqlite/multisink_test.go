@@ -56,11 +56,11 @@ func (userSplitter) Split(u user, w connect.RowWriter) error {
 	if u.Name == "" {
 		return errors.New("user without a name")
 	}
-	w.Row(0, u.ID, u.Name)
+	w.Row(0, connect.Int64(u.ID), connect.Text(u.Name))
 	for _, o := range u.Orders {
-		w.Row(1, o.ID, o.UserID, o.Total)
+		w.Row(1, connect.Int64(o.ID), connect.Int64(o.UserID), connect.Float64(o.Total))
 		for _, it := range o.Items {
-			w.Row(2, o.ID, it.SKU, it.Qty)
+			w.Row(2, connect.Int64(o.ID), connect.Text(it.SKU), connect.Int64(int64(it.Qty)))
 		}
 	}
 	return nil
@@ -265,9 +265,9 @@ func (badSplitter) Tables() []connect.Table {
 
 func (s badSplitter) Split(u user, w connect.RowWriter) error {
 	if s.mode == 0 {
-		w.Row(1, u.ID, u.Name) // no table 1
+		w.Row(1, connect.Int64(u.ID), connect.Text(u.Name)) // no table 1
 	} else {
-		w.Row(0, u.ID) // too few values
+		w.Row(0, connect.Int64(u.ID)) // too few values
 	}
 	return nil
 }

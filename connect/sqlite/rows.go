@@ -132,7 +132,7 @@ func (s *RowSink) Write(ctx context.Context, batch []connect.Row) error {
 			return &weir.RecordError{Index: i, Err: fmt.Errorf("sqlite: %s: %v: %d values for %d columns", s.cfg.Table.Name, row.Pos, len(row.Values), ncols)}
 		}
 		for j, v := range row.Values {
-			a, err := s.bind(v)
+			a, err := bind(v, &s.buf)
 			if err != nil {
 				return &weir.RecordError{Index: i, Err: fmt.Errorf("sqlite: %s: %v: column %q: %w", s.cfg.Table.Name, row.Pos, s.cfg.Table.Columns[j], err)}
 			}
@@ -153,7 +153,7 @@ func (s *RowSink) Write(ctx context.Context, batch []connect.Row) error {
 // bind returns v as the driver binds it (see [RowSink]). Only the types
 // the driver takes as they are are returned (int64, not int32), so that
 // database/sql converts nothing.
-func (s *RowSink) bind(v connect.Value) (any, error) {
+func bind(v connect.Value, buf *[]byte) (any, error) {
 	if v.IsNull() {
 		return nil, nil
 	}
@@ -168,21 +168,21 @@ func (s *RowSink) bind(v connect.Value) (any, error) {
 		}
 		return v.Float(), nil
 	case connect.TypeDate:
-		return s.format(v, dateLayout), nil
+		return formatTime(v, dateLayout, buf), nil
 	case connect.TypeTimestamp:
-		return s.format(v, timestampLayout), nil
+		return formatTime(v, timestampLayout, buf), nil
 	case connect.TypeTimestampTZ:
-		return s.format(v, timestampTZLayout), nil
+		return formatTime(v, timestampTZLayout, buf), nil
 	case connect.TypeBytes:
 		return []byte(v.Str()), nil
 	}
 	return v.Str(), nil // text, numeric, JSON
 }
 
-// format returns v's time in layout, through the sink's buffer.
-func (s *RowSink) format(v connect.Value, layout string) string {
-	s.buf = v.Time().AppendFormat(s.buf[:0], layout)
-	return string(s.buf)
+// formatTime returns v's time in layout, formatted in *buf.
+func formatTime(v connect.Value, layout string, buf *[]byte) string {
+	*buf = v.Time().AppendFormat((*buf)[:0], layout)
+	return string(*buf)
 }
 
 // Rows returns the number of rows inserted (or, with ConflictUpdate,

@@ -447,11 +447,12 @@ func NewMultiSink[T any](db *sql.DB, cfg MultiSinkConfig[T]) (*MultiSink[T], err
 // rowWriter gathers a batch's rows per table.
 type rowWriter struct {
 	tables []connect.Table
-	args   [][]any // per table, the values of its rows, flat
+	args   [][]any // per table, the values of its rows, flat, as the driver binds them
 	err    error   // first bad Row call since the last reset
+	buf    []byte  // formats times
 }
 
-func (w *rowWriter) Row(table int, values ...any) {
+func (w *rowWriter) Row(table int, values ...connect.Value) {
 	if w.err != nil {
 		return
 	}
@@ -463,7 +464,14 @@ func (w *rowWriter) Row(table int, values ...any) {
 		w.err = fmt.Errorf("Row: %d values for %s, which has %d columns", len(values), w.tables[table].Name, len(w.tables[table].Columns))
 		return
 	}
-	w.args[table] = append(w.args[table], values...)
+	for _, v := range values {
+		a, err := bind(v, &w.buf)
+		if err != nil {
+			w.err = fmt.Errorf("Row: %s: %w", w.tables[table].Name, err)
+			return
+		}
+		w.args[table] = append(w.args[table], a)
+	}
 }
 
 func (w *rowWriter) reset() {

@@ -3,6 +3,7 @@ package users_test
 import (
 	"context"
 	"fmt"
+	"github.com/weir-etl/weir/connect"
 	"sync/atomic"
 
 	"github.com/weir-etl/weir"
@@ -12,7 +13,7 @@ import (
 // rowCounter is a connect.RowWriter that only counts rows per table.
 type rowCounter [users.NumTables]int64
 
-func (c *rowCounter) Row(table int, _ ...any) { c[table]++ }
+func (c *rowCounter) Row(table int, _ ...connect.Value) { c[table]++ }
 
 // Generate one user and split it into the rows of the 15 tables.
 func Example() {

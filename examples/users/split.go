@@ -148,92 +148,90 @@ func (Splitter) Tables() []connect.Table {
 
 // Split writes u's rows to w, table by table in [Splitter.Tables] order and
 // inside a table in document order: 126 rows for a generated user. Values
-// are int64, float64, string, bool, time.Time or nil, which every
-// database/sql driver and pgx accept. An invalid u (see [Validate]) writes
-// nothing and returns the error, so a sink that isolates failing records
-// can dead-letter it.
+// are typed (connect.Int64, Text, TimestampTZ, ...) in the types of
+// [SchemaPostgres]; a nullable time is connect.Null() when absent. An
+// invalid u (see [Validate]) writes nothing and returns the error, so a sink
+// that isolates failing records can dead-letter it.
 //
-// Cost: about 400 small allocations per generated user (3 per row): the
-// scratch slice, the JSON columns, and the interface boxing of each string,
-// time, float and int64 above 255, which [connect.RowWriter]'s ...any makes
-// unavoidable (see BenchmarkSplit). String bytes are not copied: the
-// strings written share memory with u.
+// Cost: a few allocations per user (the scratch slice and the JSON
+// columns' text); values are not boxed (see BenchmarkSplit). String bytes
+// are not copied: the strings written share memory with u.
 func (Splitter) Split(u User, w connect.RowWriter) error {
 	if err := Validate(&u); err != nil {
 		return err
 	}
-	// One scratch slice for every row: Row copies the values. uid is boxed
-	// once and shared by the 126 rows.
-	v := make([]any, 0, maxColumns)
-	var uid any = u.ID
+	// One scratch slice for every row: Row copies the values.
+	v := make([]connect.Value, 0, maxColumns)
+	uid := connect.Int64(u.ID)
+	text, tstz, seq := connect.Text, connect.TimestampTZ, func(i int) connect.Value { return connect.Int32(int32(i)) }
 
-	w.Row(TableUsers, append(v, uid, u.ObjectID, u.Username, u.Email, u.FirstName, u.LastName,
-		int64(u.Age), u.CreatedAt, u.UpdatedAt)...)
+	w.Row(TableUsers, append(v, uid, text(u.ObjectID), text(u.Username), text(u.Email), text(u.FirstName), text(u.LastName),
+		connect.Int32(int32(u.Age)), tstz(u.CreatedAt), tstz(u.UpdatedAt))...)
 
 	a := &u.Address
-	w.Row(TableAddresses, append(v, uid, a.Street, a.City, a.State, a.Country, a.PostalCode,
-		a.Coordinates.Lat, a.Coordinates.Lon)...)
+	w.Row(TableAddresses, append(v, uid, text(a.Street), text(a.City), text(a.State), text(a.Country), text(a.PostalCode),
+		connect.Float64(a.Coordinates.Lat), connect.Float64(a.Coordinates.Lon))...)
 
 	p := &u.Profile
 	buf := make([]byte, 0, 256)
 	buf = appendJSONStrings(buf, p.Interests)
-	interests := string(buf)
+	interests := connect.JSON(string(buf))
 	buf = appendJSONStrings(buf[:0], p.Skills)
-	w.Row(TableProfiles, append(v, uid, p.Bio, interests, string(buf))...)
+	w.Row(TableProfiles, append(v, uid, text(p.Bio), interests, connect.JSON(string(buf)))...)
 	for i := range p.Education {
 		e := &p.Education[i]
-		w.Row(TableEducation, append(v, uid, int64(i), e.School, e.Degree, e.Field,
-			int64(e.StartYear), int64(e.EndYear))...)
+		w.Row(TableEducation, append(v, uid, seq(i), text(e.School), text(e.Degree), text(e.Field),
+			connect.Int32(int32(e.StartYear)), connect.Int32(int32(e.EndYear)))...)
 	}
 	for i := range p.Experience {
 		e := &p.Experience[i]
-		var end any // nil: current job
+		end := connect.Null() // the current job
 		if e.EndDate != nil {
-			end = *e.EndDate
+			end = tstz(*e.EndDate)
 		}
-		w.Row(TableExperience, append(v, uid, int64(i), e.Company, e.Title, e.StartDate, end,
-			e.Description)...)
+		w.Row(TableExperience, append(v, uid, seq(i), text(e.Company), text(e.Title), tstz(e.StartDate), end,
+			text(e.Description))...)
 	}
 
 	pr := &u.Preferences
-	w.Row(TablePreferences, append(v, uid, pr.Theme, pr.Language, pr.Timezone, pr.Newsletter)...)
+	w.Row(TablePreferences, append(v, uid, text(pr.Theme), text(pr.Language), text(pr.Timezone), connect.Bool(pr.Newsletter))...)
 	for i := range pr.Settings {
 		s := &pr.Settings[i]
-		w.Row(TableSettings, append(v, uid, int64(i), s.Key, s.Value)...)
+		w.Row(TableSettings, append(v, uid, seq(i), text(s.Key), text(s.Value))...)
 	}
 
 	for i := range u.Activity {
 		a := &u.Activity[i]
-		w.Row(TableActivityLog, append(v, uid, int64(i), a.Action, a.Timestamp, a.IP, a.Details)...)
+		w.Row(TableActivityLog, append(v, uid, seq(i), text(a.Action), tstz(a.Timestamp), text(a.IP), text(a.Details))...)
 	}
 	for i := range u.Transactions {
 		t := &u.Transactions[i]
-		w.Row(TableTransactions, append(v, uid, int64(i), t.Amount, t.Currency, t.Status, t.Timestamp)...)
+		w.Row(TableTransactions, append(v, uid, seq(i), connect.Float64(t.Amount), text(t.Currency), text(t.Status), tstz(t.Timestamp))...)
 	}
 	for i := range u.Messages {
 		m := &u.Messages[i]
-		w.Row(TableMessages, append(v, uid, int64(i), m.To, m.Subject, m.Body, m.SentAt, m.Read)...)
+		w.Row(TableMessages, append(v, uid, seq(i), connect.Int64(m.To), text(m.Subject), text(m.Body), tstz(m.SentAt), connect.Bool(m.Read))...)
 	}
 	for i := range u.Messages {
 		atts := u.Messages[i].Attachments
 		for j := range atts {
 			at := &atts[j]
-			w.Row(TableAttachments, append(v, uid, int64(i), int64(j), at.Filename, at.Size, at.MimeType)...)
+			w.Row(TableAttachments, append(v, uid, seq(i), seq(j), text(at.Filename), connect.Int64(at.Size), text(at.MimeType))...)
 		}
 	}
 
 	s := &u.SocialMedia
 	buf = appendJSONInts(buf[:0], s.Connections)
-	w.Row(TableSocialMedia, append(v, uid, string(buf))...)
+	w.Row(TableSocialMedia, append(v, uid, connect.JSON(string(buf)))...)
 	for i := range s.Posts {
 		po := &s.Posts[i]
-		w.Row(TablePosts, append(v, uid, int64(i), po.Content, int64(po.Likes), po.Timestamp)...)
+		w.Row(TablePosts, append(v, uid, seq(i), text(po.Content), connect.Int32(int32(po.Likes)), tstz(po.Timestamp))...)
 	}
 	for i, g := range s.Groups {
-		w.Row(TableGroups, append(v, uid, int64(i), g)...)
+		w.Row(TableGroups, append(v, uid, seq(i), text(g))...)
 	}
 
-	w.Row(TableLargeData, append(v, uid, u.LargeData)...)
+	w.Row(TableLargeData, append(v, uid, text(u.LargeData))...)
 	return nil
 }
 
