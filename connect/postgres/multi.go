@@ -7,8 +7,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/weir-etl/weir/connect"
 )
 
@@ -30,6 +30,11 @@ type MultiSinkConfig[T any] struct {
 	// rather than a sequence. Either costs about half the speed of plain
 	// COPY (BenchmarkMultiSink).
 	OnConflict connect.Conflict
+	// InDoubtTimeout bounds how long a Write whose COMMIT went unanswered
+	// keeps asking the server whether it committed (see [MultiSink])
+	// before failing with an [*InDoubtError]. Zero means
+	// [DefaultInDoubtTimeout] (one minute); negative is invalid.
+	InDoubtTimeout time.Duration
 }
 
 // Validate reports every impossible value, each error naming its field:
@@ -45,7 +50,10 @@ func (c MultiSinkConfig[T]) Validate() error {
 
 // validate checks c with defs, the Splitter's tables, read once.
 func (c MultiSinkConfig[T]) validate(defs []connect.Table) error {
-	errs := []error{validateConflict("MultiSinkConfig.OnConflict", c.OnConflict)}
+	errs := []error{
+		validateConflict("MultiSinkConfig.OnConflict", c.OnConflict),
+		validateInDoubt("MultiSinkConfig.InDoubtTimeout", c.InDoubtTimeout),
+	}
 	switch {
 	case c.Splitter == nil:
 		errs = append(errs, errors.New("postgres: MultiSinkConfig.Splitter is nil"))
@@ -71,12 +79,21 @@ func (c MultiSinkConfig[T]) validate(defs []connect.Table) error {
 //
 // Rows are gathered per table in buffers reused across batches, holding the
 // values of one batch at a time (not the whole data set).
+//
+// A connection lost after the COMMIT was sent does not make a batch fail
+// or load twice: as [Sink] does, each transaction learns its id with its
+// BEGIN, and a Write whose COMMIT goes unanswered asks the server whether
+// it committed — succeeding if it did, returning the retryable COMMIT error
+// if it did not, and failing with a non-retryable [*InDoubtError] if it
+// cannot find out within [MultiSinkConfig.InDoubtTimeout]. The same holds
+// for WriteCheckpoint, whose checkpoint commits with the batch.
 type MultiSink[T any] struct {
 	db     DB
 	split  connect.Splitter[T]
 	defs   []connect.Table
 	tables []*table
 	upsert bool
+	wait   time.Duration
 	counts []atomic.Int64
 	bufs   sync.Pool // of *rowBuffer
 }
@@ -101,7 +118,8 @@ func NewMultiSink[T any](db DB, cfg MultiSinkConfig[T]) (*MultiSink[T], error) {
 		tables[i] = newTable(d, cfg.OnConflict)
 	}
 	s := &MultiSink[T]{db: db, split: cfg.Splitter, defs: defs, tables: tables,
-		upsert: cfg.OnConflict != connect.ConflictError, counts: make([]atomic.Int64, len(tables))}
+		upsert: cfg.OnConflict != connect.ConflictError, counts: make([]atomic.Int64, len(tables)),
+		wait: inDoubtWait(cfg.InDoubtTimeout)}
 	s.bufs.New = func() any {
 		b := &rowBuffer{tables: make([]tableRows, len(tables)), items: make([]staged, 0, len(tables))}
 		for i, t := range tables {
@@ -116,7 +134,8 @@ func NewMultiSink[T any](db DB, cfg MultiSinkConfig[T]) (*MultiSink[T], error) {
 // it commits. It is safe for concurrent use (each call has its own
 // connection and buffers). Split runs on the calling goroutine, in batch
 // order. On any error (from Split, a row of the wrong width, the server)
-// the transaction is rolled back and nothing of the batch stays loaded. A
+// the transaction is rolled back and nothing of the batch stays loaded
+// (except with an [*InDoubtError], when whether it loaded is unknown). A
 // server error carries its DETAIL and HINT (which key was duplicated); a
 // value the COPY cannot carry (one pgx cannot encode for the column's
 // type, or text that is not valid UTF-8) fails the Write with a
@@ -138,12 +157,12 @@ func (s *MultiSink[T]) WriteCheckpoint(ctx context.Context, batch []T, job strin
 	if job == "" || len(pos) == 0 {
 		return errors.New("postgres: WriteCheckpoint needs a job name and a position")
 	}
-	return s.write(ctx, batch, func(tx pgx.Tx) error { return saveCheckpoint(ctx, tx, job, pos) })
+	return s.write(ctx, batch, func(tx txDB) error { return saveCheckpoint(ctx, tx, job, pos) })
 }
 
 // write splits batch and loads it in one transaction, running also (when
 // set) inside that transaction after the rows.
-func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(pgx.Tx) error) error {
+func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(txDB) error) error {
 	buf := s.bufs.Get().(*rowBuffer)
 	defer func() {
 		if buf.release() {
@@ -169,7 +188,7 @@ func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(pgx.Tx) e
 	if len(buf.items) == 0 && also == nil {
 		return nil // every record split into no rows
 	}
-	if err := inTx(ctx, s.db, func(tx pgx.Tx) error {
+	if err := inTx(ctx, s.db, "", s.wait, func(tx txDB) error {
 		if len(buf.items) > 0 {
 			if err := loadTx(ctx, tx, buf.items, s.upsert); err != nil {
 				return err
