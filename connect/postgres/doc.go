@@ -5,10 +5,9 @@
 // # Sinks
 //
 //   - [Sink] loads one table. With [SinkConfig.OnConflict] left at
-//     [connect.ConflictError] each batch is one COPY: the fastest way in. A
-//     failed batch loads nothing (COPY is one statement, so one implicit
-//     transaction), but re-running a batch that did load duplicates it (or
-//     fails on the key). [connect.ConflictIgnore] and
+//     [connect.ConflictError] each batch is one COPY in a transaction: the
+//     fastest way in. A failed batch loads nothing, but re-running a batch
+//     that did load duplicates it (or fails on the key). [connect.ConflictIgnore] and
 //     [connect.ConflictUpdate] make re-runs safe: in one transaction the
 //     sink COPYs the batch into a temporary table, then inserts from it
 //     with ON CONFLICT on the table's key, doing nothing or updating the
@@ -19,6 +18,34 @@
 //     a batch lands whole or not at all. Its [MultiSinkConfig.OnConflict]
 //     works as the Sink's, so that with ConflictIgnore a re-run of the same
 //     records doubles nothing.
+//
+// # A lost COMMIT answer
+//
+// Every Write is one transaction, and a connection can be lost after its
+// COMMIT was sent and before the answer came back (a network cut, a server
+// restart): the batch may be loaded or not, and retrying it blindly could
+// load it twice. The sinks do not guess. Each transaction learns its id in
+// the round trip of its BEGIN (BEGIN; SELECT pg_current_xact_id(), which
+// needs PostgreSQL 13 or later), and when a COMMIT fails with no answer
+// from the server the Write asks, on another connection, what became of it
+// (pg_xact_status):
+//
+//   - committed: the Write succeeds, and its rows are counted once;
+//   - aborted: the Write returns the COMMIT's error, which [Retryable]
+//     accepts, so weir's retry loads the batch exactly once;
+//   - in progress (the old session has not noticed its socket closed yet)
+//     or no answer (the server is restarting): the Write asks again with a
+//     backoff of 10 ms doubling to 1 s, for at most the config's
+//     InDoubtTimeout ([DefaultInDoubtTimeout], one minute) and while its
+//     context lasts, then returns an [*InDoubtError], which is not
+//     retryable. Recover by loading again with ConflictIgnore (weir migrate
+//     --resume), which skips what did load.
+//
+// This holds for every conflict mode, for tables with or without keys, and
+// for [MultiSink.WriteCheckpoint], whose checkpoint commits with the batch.
+// With a pgx.Tx as the DB the sinks work in savepoints of your transaction,
+// and its commit is yours to check. The explicit transaction costs a plain
+// COPY two round trips per batch.
 //
 // Each Write takes its own connection from the pool, so every sink is safe
 // for as many concurrent Write calls as [weir.Config.LoadConcurrency] allows;
@@ -76,5 +103,5 @@
 // the table and the column; the engine turns the index into the record's
 // position in the run. [Retryable] says whether an error is worth retrying
 // (a lost connection, a serialization failure) or not (a constraint
-// violation).
+// violation, an [*InDoubtError]).
 package postgres

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -278,6 +279,10 @@ type copyReader struct {
 	off    int
 	tmp    []byte // scratch for numerics
 	err    error
+	// abandoned is set when the COPY failed: pgconn may still call Read
+	// from a goroutine of its own, which must then stop at once rather
+	// than read the batch (which the caller reuses).
+	abandoned atomic.Bool
 }
 
 // reset prepares r to stream rows into the columns cols.
@@ -286,12 +291,18 @@ func (r *copyReader) reset(table string, cols []column, binary bool, rows []conn
 	r.next, r.ended, r.buf, r.off, r.err = -1, false, r.buf[:0], 0, nil
 }
 
+// errAbandoned ends a Read of a COPY that already failed.
+var errAbandoned = errors.New("postgres: COPY abandoned")
+
 // release drops the reader's reference to the batch.
 func (r *copyReader) release() { r.rows = nil }
 
 // Read fills p with the next encoded bytes. It encodes rows until at least
 // len(p) bytes are pending or the batch is done.
 func (r *copyReader) Read(p []byte) (int, error) {
+	if r.abandoned.Load() {
+		return 0, errAbandoned
+	}
 	if r.err != nil {
 		return 0, r.err
 	}

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/weir-etl/weir"
 	"github.com/weir-etl/weir/connect"
 )
@@ -31,6 +31,11 @@ type MultiSinkConfig[T any] struct {
 	// rather than a sequence. Either costs about half the speed of plain
 	// COPY (BenchmarkMultiSink).
 	OnConflict connect.Conflict
+	// InDoubtTimeout bounds how long a Write whose COMMIT went unanswered
+	// keeps asking the server whether it committed (see [MultiSink])
+	// before failing with an [*InDoubtError]. Zero means
+	// [DefaultInDoubtTimeout] (one minute); negative is invalid.
+	InDoubtTimeout time.Duration
 }
 
 // Validate reports every impossible value, each error naming its field:
@@ -46,7 +51,10 @@ func (c MultiSinkConfig[T]) Validate() error {
 
 // validate checks c with defs, the Splitter's tables, read once.
 func (c MultiSinkConfig[T]) validate(defs []connect.Table) error {
-	errs := []error{validateConflict("MultiSinkConfig.OnConflict", c.OnConflict)}
+	errs := []error{
+		validateConflict("MultiSinkConfig.OnConflict", c.OnConflict),
+		validateInDoubt("MultiSinkConfig.InDoubtTimeout", c.InDoubtTimeout),
+	}
 	switch {
 	case c.Splitter == nil:
 		errs = append(errs, errors.New("postgres: MultiSinkConfig.Splitter is nil"))
@@ -75,11 +83,20 @@ func (c MultiSinkConfig[T]) validate(defs []connect.Table) error {
 // rows are encoded as [RowSink] encodes them: straight from the typed
 // values into a binary COPY, with the column types read from the catalog
 // at the first Write.
+//
+// A connection lost after the COMMIT was sent does not make a batch fail
+// or load twice: as [Sink] does, each transaction learns its id with its
+// BEGIN, and a Write whose COMMIT goes unanswered asks the server whether
+// it committed — succeeding if it did, returning the retryable COMMIT error
+// if it did not, and failing with a non-retryable [*InDoubtError] if it
+// cannot find out within [MultiSinkConfig.InDoubtTimeout]. The same holds
+// for WriteCheckpoint, whose checkpoint commits with the batch.
 type MultiSink[T any] struct {
 	db     DB
 	split  connect.Splitter[T]
 	defs   []connect.Table
 	sinks  []*RowSink // one per table, for its columns and its COPY
+	wait   time.Duration
 	counts []atomic.Int64
 	bufs   sync.Pool // of *rowBuffer
 }
@@ -103,10 +120,11 @@ func NewMultiSink[T any](db DB, cfg MultiSinkConfig[T]) (*MultiSink[T], error) {
 		sinks: make([]*RowSink, len(defs)), counts: make([]atomic.Int64, len(defs))}
 	for i, d := range defs {
 		var err error
-		if s.sinks[i], err = NewRowSink(db, RowSinkConfig{Table: d, OnConflict: cfg.OnConflict}); err != nil {
+		if s.sinks[i], err = NewRowSink(db, RowSinkConfig{Table: d, OnConflict: cfg.OnConflict, InDoubtTimeout: cfg.InDoubtTimeout}); err != nil {
 			return nil, err // validated above; cannot happen
 		}
 	}
+	s.wait = inDoubtWait(cfg.InDoubtTimeout)
 	s.bufs.New = func() any {
 		b := &rowBuffer{tables: make([]tableRows, len(defs))}
 		for i, d := range defs {
@@ -121,7 +139,8 @@ func NewMultiSink[T any](db DB, cfg MultiSinkConfig[T]) (*MultiSink[T], error) {
 // it commits. It is safe for concurrent use (each call has its own
 // connection and buffers). Split runs on the calling goroutine, in batch
 // order. On any error (from Split, a row of the wrong width, the server)
-// the transaction is rolled back and nothing of the batch stays loaded. A
+// the transaction is rolled back and nothing of the batch stays loaded
+// (except with an [*InDoubtError], when whether it loaded is unknown). A
 // server error carries its DETAIL and HINT (which key was duplicated); a
 // value that does not fit its column, or that the server refuses, fails
 // the Write with a [*weir.RecordError] naming the record, the table and
@@ -142,12 +161,12 @@ func (s *MultiSink[T]) WriteCheckpoint(ctx context.Context, batch []T, job strin
 	if job == "" || len(pos) == 0 {
 		return errors.New("postgres: WriteCheckpoint needs a job name and a position")
 	}
-	return s.write(ctx, batch, func(tx pgx.Tx) error { return saveCheckpoint(ctx, tx, job, pos) })
+	return s.write(ctx, batch, func(tx txDB) error { return saveCheckpoint(ctx, tx, job, pos) })
 }
 
 // write splits batch and loads it in one transaction, running also (when
 // set) inside that transaction after the rows.
-func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(pgx.Tx) error) error {
+func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(txDB) error) error {
 	buf := s.bufs.Get().(*rowBuffer)
 	defer func() {
 		if buf.release() {
@@ -165,7 +184,7 @@ func (s *MultiSink[T]) write(ctx context.Context, batch []T, also func(pgx.Tx) e
 		}
 	}
 	loaded := make([]int64, len(s.sinks))
-	err := inTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := inTx(ctx, s.db, "", s.wait, func(tx txDB) error {
 		for i, sink := range s.sinks {
 			r := &buf.tables[i]
 			if len(r.recs) == 0 {

@@ -25,7 +25,8 @@ import (
 //     broken pipe, unexpected EOF).
 //
 // False for nil, for the caller's own cancellation or deadline
-// ([context.Canceled], [context.DeadlineExceeded]), and for every other
+// ([context.Canceled], [context.DeadlineExceeded]), for an [*InDoubtError]
+// (a batch that may have loaded), and for every other
 // server error, in particular integrity constraint violations (class 23:
 // unique, foreign key, NOT NULL, check), data exceptions (class 22) and
 // syntax or access errors (class 42): those fail again.
@@ -35,13 +36,17 @@ import (
 // these errors (the engine's default classifier does not know SQLSTATE
 // codes).
 //
-// Whether repeating is safe is another question: a connection lost after a
-// COPY's commit was sent may have committed it, so retrying a batch of a
-// [Sink] with ConflictError can duplicate it. A sink with ConflictIgnore or
-// ConflictUpdate ([SinkConfig.OnConflict], [MultiSinkConfig.OnConflict])
-// makes a repeat harmless.
+// Repeating a Write of this package's sinks is safe whenever Retryable
+// says yes: a Write whose COMMIT was sent but not answered asks the server
+// whether it committed before returning (see [Sink]), and returns nil if it
+// did, the retryable error if it did not, and a non-retryable
+// [*InDoubtError] if it cannot find out.
 func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var inDoubt *InDoubtError
+	if errors.As(err, &inDoubt) {
 		return false
 	}
 	var pgErr *pgconn.PgError

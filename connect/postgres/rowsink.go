@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -27,6 +28,11 @@ type RowSinkConfig struct {
 	// zero value), or COPY into a staging table and INSERT ... ON CONFLICT
 	// from there.
 	OnConflict connect.Conflict
+	// InDoubtTimeout bounds how long a Write whose COMMIT went unanswered
+	// keeps asking the server whether it committed, as
+	// [SinkConfig.InDoubtTimeout]: 0 means [DefaultInDoubtTimeout] (one
+	// minute); negative is invalid.
+	InDoubtTimeout time.Duration
 }
 
 // Validate reports every impossible value, each error naming its field. It
@@ -35,6 +41,7 @@ func (c RowSinkConfig) Validate() error {
 	return errors.Join(
 		validateTable("RowSinkConfig.Table", c.Table, c.OnConflict == connect.ConflictUpdate),
 		validateConflict("RowSinkConfig.OnConflict", c.OnConflict),
+		validateInDoubt("RowSinkConfig.InDoubtTimeout", c.InDoubtTimeout),
 	)
 }
 
@@ -63,7 +70,8 @@ func (c RowSinkConfig) Validate() error {
 // type. That costs more server CPU; the results are the same.
 //
 // Each Write runs in one transaction, so a batch lands whole or not at
-// all; with ConflictIgnore or ConflictUpdate through a staging table, as
+// all (a COMMIT whose answer is lost is resolved as [Sink] resolves it:
+// see [InDoubtError]); with ConflictIgnore or ConflictUpdate through a staging table, as
 // [Sink] describes. Write is safe for concurrent use, each call on a
 // connection of its own. The sink holds nothing between Writes but the
 // column types, so it has no Close.
@@ -71,6 +79,7 @@ type RowSink struct {
 	db     DB
 	t      *table
 	upsert bool
+	wait   time.Duration // InDoubtTimeout
 	rows   atomic.Int64
 	cols   atomic.Pointer[rowSinkColumns]
 	// readers are reused *copyReader, each with its encoding buffer.
@@ -97,7 +106,8 @@ func NewRowSink(db DB, cfg RowSinkConfig) (*RowSink, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s := &RowSink{db: db, t: newTable(cfg.Table, cfg.OnConflict), upsert: cfg.OnConflict != connect.ConflictError}
+	s := &RowSink{db: db, t: newTable(cfg.Table, cfg.OnConflict), upsert: cfg.OnConflict != connect.ConflictError,
+		wait: inDoubtWait(cfg.InDoubtTimeout)}
 	s.readers.New = func() any { return &copyReader{buf: make([]byte, 0, 64<<10)} }
 	return s, nil
 }
@@ -119,7 +129,7 @@ func (s *RowSink) Write(ctx context.Context, batch []connect.Row) error {
 		return nil
 	}
 	var n int64
-	err := inTx(ctx, s.db, func(tx pgx.Tx) (err error) {
+	err := inTx(ctx, s.db, "", s.wait, func(tx txDB) (err error) {
 		n, err = s.writeTx(ctx, tx, batch)
 		return err
 	})
@@ -132,11 +142,20 @@ func (s *RowSink) Write(ctx context.Context, batch []connect.Row) error {
 
 // writeTx loads batch inside tx and returns the rows loaded; it does not
 // count them in Rows. MultiSink loads each of its tables with it.
-func (s *RowSink) writeTx(ctx context.Context, tx pgx.Tx, batch []connect.Row) (int64, error) {
+func (s *RowSink) writeTx(ctx context.Context, tx txDB, batch []connect.Row) (int64, error) {
 	r := s.readers.Get().(*copyReader)
+	ok := false
 	defer func() {
-		r.release()
-		s.readers.Put(r)
+		// After a failed COPY, pgconn may still be reading r on a goroutine
+		// of its own (it does not always wait for it when the connection
+		// breaks): r is not reused then, lest that read scramble the next
+		// batch's stream.
+		if ok {
+			r.release()
+			s.readers.Put(r)
+		} else {
+			r.abandoned.Store(true)
+		}
 	}()
 	cols, err := s.columns(ctx, tx)
 	if err != nil {
@@ -144,12 +163,15 @@ func (s *RowSink) writeTx(ctx context.Context, tx pgx.Tx, batch []connect.Row) (
 	}
 	r.reset(s.t.name, cols.cols, cols.binary, batch)
 	if s.upsert {
-		return s.stageAndMerge(ctx, tx, r, cols, batch)
+		n, err := s.stageAndMerge(ctx, tx, r, cols, batch)
+		ok = err == nil
+		return n, err
 	}
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, cols.copy)
 	if err != nil {
 		return 0, s.copyErr(r, batch, err)
 	}
+	ok = true
 	if n := tag.RowsAffected(); n != int64(len(batch)) {
 		return 0, fmt.Errorf("copy %s: server loaded %d rows of a batch of %d", s.t.name, n, len(batch))
 	}
@@ -159,7 +181,7 @@ func (s *RowSink) writeTx(ctx context.Context, tx pgx.Tx, batch []connect.Row) (
 // stageAndMerge COPYs the batch into a staging table and merges it into
 // the target, as loadTx does for [Sink]: create, COPY, then the merge and
 // the drop in one pipelined round trip. It returns the rows merged.
-func (s *RowSink) stageAndMerge(ctx context.Context, tx pgx.Tx, r *copyReader, cols *rowSinkColumns, batch []connect.Row) (int64, error) {
+func (s *RowSink) stageAndMerge(ctx context.Context, tx txDB, r *copyReader, cols *rowSinkColumns, batch []connect.Row) (int64, error) {
 	if _, err := tx.Exec(ctx, s.t.stage); err != nil {
 		return 0, fmt.Errorf("create staging table of %s: %w", s.t.name, detailed(err))
 	}
@@ -188,7 +210,7 @@ func (s *RowSink) stageAndMerge(ctx context.Context, tx pgx.Tx, r *copyReader, c
 // columns returns the column types, reading them from the catalog through
 // tx the first time. Concurrent first Writes may each read them; they read
 // the same.
-func (s *RowSink) columns(ctx context.Context, tx pgx.Tx) (*rowSinkColumns, error) {
+func (s *RowSink) columns(ctx context.Context, tx txDB) (*rowSinkColumns, error) {
 	if c := s.cols.Load(); c != nil {
 		return c, nil
 	}

@@ -273,6 +273,9 @@ func (s *Source[E]) fetch(ctx context.Context) error {
 		}
 		return fmt.Errorf("read page: key column %q is not among the columns read", s.keyCol)
 	}
+	// fds is the connection's own buffer: once rows is done the pool may
+	// hand the connection to another query, which overwrites it.
+	keyOID, keyFormat := fds[keyIdx].DataTypeOID, fds[keyIdx].Format
 	clear(s.page)
 	page, keyBuf, keyEnd := s.page[:0], s.keyBuf[:0], s.keyEnd[:0]
 	for rows.Next() {
@@ -292,7 +295,7 @@ func (s *Source[E]) fetch(ctx context.Context) error {
 		return fmt.Errorf("read page: %w", detailed(err))
 	}
 	s.page, s.keyBuf, s.keyEnd, s.pos = page, keyBuf, keyEnd, 0
-	s.keyOID, s.keyFormat = fds[keyIdx].DataTypeOID, fds[keyIdx].Format
+	s.keyOID, s.keyFormat = keyOID, keyFormat
 	if len(page) < s.pageSize {
 		s.done = true
 	}

@@ -200,7 +200,7 @@ type staged struct {
 // into each table. Upsert mode creates every staging table with one round
 // trip, COPYs each, then merges and drops them all in one pipelined batch,
 // in the same order, so parents are merged before their children.
-func loadTx(ctx context.Context, tx pgx.Tx, items []staged, upsert bool) error {
+func loadTx(ctx context.Context, tx txDB, items []staged, upsert bool) error {
 	if !upsert {
 		for i := range items {
 			it := &items[i]
@@ -247,25 +247,6 @@ func loadTx(ctx context.Context, tx pgx.Tx, items []staged, upsert bool) error {
 	}
 	if err := br.Close(); err != nil {
 		return fmt.Errorf("merge: %w", detailed(err))
-	}
-	return nil
-}
-
-// inTx runs fn in a transaction of db and commits it. On error the
-// transaction is rolled back, with a context that is not cancelled so the
-// rollback is sent even when ctx was.
-func inTx(ctx context.Context, db DB, fn func(tx pgx.Tx) error) error {
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", detailed(err))
-	}
-	if err := fn(tx); err != nil {
-		// The rollback's own error says nothing the first one does not.
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", detailed(err))
 	}
 	return nil
 }

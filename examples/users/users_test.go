@@ -439,11 +439,14 @@ func keyOf(t *testing.T, row []any, idx []int) [3]int64 {
 	t.Helper()
 	var k [3]int64
 	for i, c := range idx {
-		v, ok := row[c].(int64)
-		if !ok {
-			t.Fatalf("key column %d holds %T, want int64", c, row[c])
+		switch v := row[c].(type) {
+		case int64:
+			k[i] = v
+		case int32:
+			k[i] = int64(v)
+		default:
+			t.Fatalf("key column %d holds %T, want an integer", c, row[c])
 		}
-		k[i] = v
 	}
 	return k
 }
