@@ -14,7 +14,7 @@ import (
 
 // writeUsers writes n generated users to a JSON Lines file, as mongoexport
 // would, and returns its path.
-func writeUsers(t *testing.T, n int64) string {
+func writeUsers(t testing.TB, n int64) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "users.jsonl")
 	sink, err := file.CreateJSONL[users.User](path, file.JSONLSinkConfig{})
