@@ -24,6 +24,8 @@ import (
 func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 	defer bt.finish()
 	m := &r.m.extract
+	smp := newSampler(r.every, m)
+	defer smp.done()
 	skip := r.p.cfg.OnTransformError == Skip
 	var pos int64
 	failures, failedSince := 0, time.Time{} // consecutive failed reads
@@ -34,7 +36,11 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 	for {
 		bs := int(bt.bs.Load())
 		buf := bt.pool.get(bs)[:bs]
-		t0 := clock()
+		timed := smp.tick()
+		var t0, t1 time.Time
+		if timed {
+			t0 = clock()
+		}
 		var n int
 		err := try(func() (err error) {
 			n, err = r.p.src.Read(readCtx, buf)
@@ -46,8 +52,10 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 			err = io.EOF
 			r.stopHit.Store(true)
 		}
-		t1 := clock()
-		m.addBusy(t0, t1)
+		if timed {
+			t1 = clock()
+			m.addBusy(t0, t1)
+		}
 		if n < 0 || n > bs {
 			m.errors.Add(1)
 			bt.flush()
@@ -71,7 +79,8 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 			if n > 0 {
 				m.records.Add(int64(n))
 				pos += int64(n)
-				if !bt.add(buf[:n], t1, spos) {
+				// At io.EOF the reader flushes next: no timer is needed.
+				if !bt.add(buf[:n], t0, t1, spos, err == io.EOF) {
 					return ctx.Err()
 				}
 			} else {
@@ -187,7 +196,9 @@ func (r *run[E, T]) retryRead(ctx context.Context, err error, failures *int, sin
 // A full chunk arriving when no batch is open (and no byte limit applies)
 // is sent as it is: no copy, and no hand-off to another goroutine. That is
 // the common case for a fast source, and it keeps the extract stage at one
-// channel operation per batch.
+// channel operation per batch. The timer and its goroutine are only made
+// when a batch first stays open after a Read (a source returning partial
+// chunks), so a run of full chunks starts neither.
 type batcher[E any] struct {
 	ctx      context.Context
 	out      chan<- batch[E]
@@ -198,36 +209,37 @@ type batcher[E any] struct {
 	perRead  bool          // each Read's records are one batch (exactly-once mode)
 	maxBytes int64
 	interval time.Duration
-	timer    *time.Timer
+	loops    *sync.WaitGroup // the run's: it waits for timerLoop
 	stop     chan struct{}
 
 	mu       sync.Mutex
+	timer    *time.Timer // nil until a batch first stays open
+	armed    bool        // the timer runs for the open batch
 	cur      []E
 	curBytes int64
 	curPos   []byte // source position if cur ends where a Read ended
 	// moved is a source position past rejected records, when no batch was
 	// open to carry it; flush sends it on as a batch of no records.
 	moved    []byte
-	deadline time.Time // when the open batch must close
+	opened   time.Time // when the open batch got its first record
 	seq, pos int64
-	last     time.Time // when the previous batch closed (extract latency)
 	closed   bool
 }
 
-func newBatcher[E any](ctx context.Context, out chan<- batch[E], pool *pool[E], m *metrics, size func(*E) int, cfg Config, bs *atomic.Int64, perRead bool) *batcher[E] {
-	b := &batcher[E]{
+func newBatcher[E any](ctx context.Context, out chan<- batch[E], pool *pool[E], m *metrics, size func(*E) int, cfg Config, bs *atomic.Int64, perRead bool, loops *sync.WaitGroup) *batcher[E] {
+	return &batcher[E]{
 		ctx: ctx, out: out, pool: pool, m: &m.extract, size: size, bs: bs, perRead: perRead,
-		maxBytes: cfg.BatchBytes, interval: cfg.FlushInterval,
-		timer: time.NewTimer(time.Hour), stop: make(chan struct{}), last: time.Now(),
+		maxBytes: cfg.BatchBytes, interval: cfg.FlushInterval, loops: loops, stop: make(chan struct{}),
 	}
-	b.timer.Stop()
-	return b
 }
 
 // add takes ownership of chunk. It returns false once the run is cancelled.
-// now is the reader's clock reading, reused so that closing a batch costs
-// no clock read of its own.
-func (b *batcher[E]) add(chunk []E, now time.Time, pos []byte) bool {
+// start and now are the reader's clock readings around the Read that
+// returned chunk, zero when that Read was not timed; they time a batch
+// made of the whole chunk, at no clock read of its own. final says the
+// reader flushes right after (the source ended), so a batch left open
+// needs no timer.
+func (b *batcher[E]) add(chunk []E, start, now time.Time, pos []byte, final bool) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bs := int(b.bs.Load())
@@ -239,13 +251,12 @@ func (b *batcher[E]) add(chunk []E, now time.Time, pos []byte) bool {
 				bytes += int64(b.size(&chunk[i]))
 			}
 		}
-		return b.emit(chunk, bytes, now, pos)
+		return b.emit(chunk, bytes, start, now, pos)
 	}
 	for i := range chunk {
 		if b.cur == nil {
 			b.cur = b.pool.get(bs)
-			b.deadline = time.Now().Add(b.interval)
-			b.timer.Reset(b.interval)
+			b.opened = time.Now()
 		}
 		b.cur = append(b.cur, chunk[i])
 		b.curPos = nil
@@ -262,7 +273,26 @@ func (b *batcher[E]) add(chunk []E, now time.Time, pos []byte) bool {
 		}
 	}
 	b.pool.put(chunk)
+	if len(b.cur) > 0 && !final {
+		b.arm()
+	}
 	return true
+}
+
+// arm starts the timer for the open batch, making it and its goroutine
+// the first time. Callers hold mu.
+func (b *batcher[E]) arm() {
+	if b.armed {
+		return
+	}
+	b.armed = true
+	d := time.Until(b.opened.Add(b.interval))
+	if b.timer == nil {
+		b.timer = time.NewTimer(d)
+		b.loops.Go(b.timerLoop)
+		return
+	}
+	b.timer.Reset(d)
 }
 
 // advance records that the source moved to pos without a record (past
@@ -291,7 +321,7 @@ func (b *batcher[E]) flush() bool {
 	if len(b.cur) == 0 {
 		if moved := b.moved; moved != nil {
 			b.moved = nil
-			return b.emit(nil, 0, time.Time{}, moved)
+			return b.emit(nil, 0, time.Time{}, time.Time{}, moved)
 		}
 		return true
 	}
@@ -300,16 +330,20 @@ func (b *batcher[E]) flush() bool {
 
 // emitCur sends the open batch. Callers hold mu.
 func (b *batcher[E]) emitCur(now time.Time) bool {
-	b.timer.Stop()
+	if b.armed {
+		b.timer.Stop()
+		b.armed = false
+	}
 	records, bytes, pos := b.cur, b.curBytes, b.curPos
 	b.cur, b.curBytes, b.curPos = nil, 0, nil
-	return b.emit(records, bytes, now, pos)
+	return b.emit(records, bytes, b.opened, now, pos)
 }
 
-// emit numbers and sends one batch. Callers hold mu, so a timer flush
-// waits while the reader is blocked on a full queue; both give up when the
-// run is cancelled.
-func (b *batcher[E]) emit(records []E, bytes int64, now time.Time, pos []byte) bool {
+// emit numbers and sends one batch, and records its latency from start to
+// now (read afresh if zero) when start is set. Callers hold mu, so a timer
+// flush waits while the reader is blocked on a full queue; both give up
+// when the run is cancelled.
+func (b *batcher[E]) emit(records []E, bytes int64, start, now time.Time, pos []byte) bool {
 	select {
 	case b.out <- batch[E]{records: records, seq: b.seq, first: b.pos, n: len(records), pos: pos}:
 	case <-b.ctx.Done():
@@ -322,12 +356,11 @@ func (b *batcher[E]) emit(records []E, bytes int64, now time.Time, pos []byte) b
 	}
 	b.m.batches.Add(1)
 	b.m.bytes.Add(bytes)
-	if timing {
+	if timing && !start.IsZero() {
 		if now.IsZero() {
 			now = time.Now()
 		}
-		b.m.lat.Record(now.Sub(b.last))
-		b.last = now
+		b.m.lat.Record(now.Sub(start))
 	}
 	return true
 }
@@ -340,7 +373,7 @@ func (b *batcher[E]) timerLoop() {
 		select {
 		case <-b.timer.C:
 			b.mu.Lock()
-			if !b.closed && len(b.cur) > 0 && !time.Now().Before(b.deadline) {
+			if !b.closed && len(b.cur) > 0 && !time.Now().Before(b.opened.Add(b.interval)) {
 				b.emitCur(time.Time{})
 			}
 			b.mu.Unlock()
@@ -357,7 +390,9 @@ func (b *batcher[E]) timerLoop() {
 func (b *batcher[E]) finish() {
 	b.mu.Lock()
 	b.closed = true
-	b.timer.Stop()
+	if b.timer != nil {
+		b.timer.Stop()
+	}
 	close(b.out)
 	b.mu.Unlock()
 	close(b.stop)

@@ -340,7 +340,7 @@ func TestStats(t *testing.T) {
 		src := weir.FromFunc(func() func(context.Context) (int, error) {
 			i := 0
 			return func(context.Context) (int, error) {
-				if i == 1000 {
+				if i == 5120 {
 					return 0, io.EOF
 				}
 				i++
@@ -348,19 +348,19 @@ func TestStats(t *testing.T) {
 			}
 		}())
 		p := mustNew(t, src, weir.Filter(func(v int) bool { return v%2 == 0 }), sink,
-			weir.Config{BatchSize: 100, Workers: 2})
+			weir.Config{BatchSize: 512, Workers: 2}) // 512: every batch timed
 		pipelineForStats = p
 		mustRun(t, p)
 		st := p.Stats()
 		if st.Running || st.Elapsed <= 0 {
 			t.Errorf("final stats: Running=%v Elapsed=%v", st.Running, st.Elapsed)
 		}
-		if !live.Running || live.Load.Records == 0 || live.Load.Records >= 500 {
+		if !live.Running || live.Load.Records == 0 || live.Load.Records >= 2560 {
 			t.Errorf("live stats during the run: Running=%v loaded=%d", live.Running, live.Load.Records)
 		}
-		if st.Extract.Records != 1000 || st.Extract.Batches != 10 ||
-			st.Transform.In != 1000 || st.Transform.Records != 500 || st.Transform.Batches != 10 ||
-			st.Load.Records != 500 || st.Load.Batches != 10 {
+		if st.Extract.Records != 5120 || st.Extract.Batches != 10 ||
+			st.Transform.In != 5120 || st.Transform.Records != 2560 || st.Transform.Batches != 10 ||
+			st.Load.Records != 2560 || st.Load.Batches != 10 {
 			t.Errorf("counts: %+v", st)
 		}
 		// 10 loads of 10ms on 2 workers: 50ms of wall clock, 100ms busy.
@@ -373,7 +373,7 @@ func TestStats(t *testing.T) {
 		if b := st.Bottleneck(); b != weir.StageLoad {
 			t.Errorf("Bottleneck = %v, want load", b)
 		}
-		if got := st.RecordsPerSec(); got != 500/st.Elapsed.Seconds() {
+		if got := st.RecordsPerSec(); got != 2560/st.Elapsed.Seconds() {
 			t.Errorf("RecordsPerSec = %v", got)
 		}
 		if s := fmt.Sprint(weir.StageTransform); s != "transform" {

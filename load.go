@@ -12,13 +12,15 @@ import (
 // loadLoop is one goroutine of a separate load stage (LoadConcurrency > 0
 // or Adaptive): it loads the batches the workers hand over.
 func (r *run[E, T]) loadLoop(ctx context.Context, loads <-chan batch[T]) error {
+	smp := newSampler(r.every, &r.m.load)
+	defer smp.done()
 	for {
 		select {
 		case b, ok := <-loads:
 			if !ok {
 				return nil
 			}
-			if _, err := r.load(ctx, b, time.Time{}); err != nil {
+			if _, err := r.load(ctx, b, &smp, time.Time{}); err != nil {
 				return err
 			}
 		case <-ctx.Done():
@@ -29,12 +31,14 @@ func (r *run[E, T]) loadLoop(ctx context.Context, loads <-chan batch[T]) error {
 
 // load commits one batch through the run's committer, with the adaptive
 // controllers' token when they run, bisecting it under the Skip policy.
-// start is when the write begins if the caller has just read the clock
-// (zero otherwise): one clock read saved per batch. It returns when the
-// write ended (zero when not timing).
-func (r *run[E, T]) load(ctx context.Context, b batch[T], start time.Time) (time.Time, error) {
+// smp, the calling goroutine's, says whether to time the write. start is
+// when the write begins if the caller has just read the clock (zero
+// otherwise): one clock read saved per batch. It returns when the write
+// ended (zero when it was not timed).
+func (r *run[E, T]) load(ctx context.Context, b batch[T], smp *sampler, start time.Time) (time.Time, error) {
 	m := &r.m.load
 	ctl := r.ctl
+	timed := smp.tick()
 	var tok adapt.Token
 	if ctl != nil {
 		var err error
@@ -42,15 +46,17 @@ func (r *run[E, T]) load(ctx context.Context, b batch[T], start time.Time) (time
 			return time.Time{}, err
 		}
 		start = time.Now() // the round trip starts now, not before the wait
-	} else if start.IsZero() {
+	} else if timed && start.IsZero() {
 		start = clock()
 	}
 	attempts, err := r.commit.write(ctx, b)
 	var end time.Time
-	if timing || ctl != nil {
+	if timed || ctl != nil {
 		end = time.Now()
 		d := end.Sub(start)
-		m.observe(start, end)
+		if timed {
+			m.observe(start, end)
+		}
 		if ctl != nil {
 			// A retried write's time is mostly backoff: it says nothing
 			// about the cost of a batch.

@@ -24,6 +24,9 @@ type run[E, T any] struct {
 	// loaders is how many goroutines run a separate load stage (0: the
 	// workers load).
 	loaders int
+	// every is how many batches each goroutine handles per timed one (see
+	// sampler).
+	every int
 	// bs is the batch size the reader reads; the adaptive sizer moves it.
 	bs    atomic.Int64
 	epool *pool[E]
@@ -42,6 +45,7 @@ func newRun[E, T any](p *Pipeline[E, T]) *run[E, T] {
 	if r.m.load.goroutines == 0 {
 		r.m.load.goroutines = cfg.Workers
 	}
+	r.every = sampleEvery(cfg)
 	r.retry = retrier{policy: cfg.Retry, retryable: p.opts.retryable}
 	if p.opts.store != nil {
 		r.ck = newCheckpointer(p.opts.store, p.opts.job)
@@ -79,9 +83,12 @@ func newRun[E, T any](p *Pipeline[E, T]) *run[E, T] {
 	return r
 }
 
-// stages runs the goroutines of one run and waits for all of them: the
-// reader and its batcher's timer, the workers, the load stage when it is
-// separate, and the committer's background saves.
+// stages runs one run's stages and waits for all of their goroutines: the
+// workers, the load stage when it is separate, the batcher's timer when a
+// batch has to wait for it, and the committer's background saves when
+// checkpointing. The reader runs on the calling goroutine, as conc's and
+// errgroup's callers do their producing: one goroutine fewer to start, and
+// to wake at the end, which is most of a small run's fixed cost.
 func (p *Pipeline[E, T]) stages(parent context.Context, r *run[E, T]) error {
 	cfg := p.cfg
 	ctx, cancel := context.WithCancelCause(parent)
@@ -92,8 +99,9 @@ func (p *Pipeline[E, T]) stages(parent context.Context, r *run[E, T]) error {
 		}
 	}
 
+	var wg, workers sync.WaitGroup
 	batches := make(chan batch[E], cfg.QueueDepth)
-	bt := newBatcher(ctx, batches, r.epool, r.m, p.size, cfg, &r.bs, p.opts.exactlyOnce)
+	bt := newBatcher(ctx, batches, r.epool, r.m, p.size, cfg, &r.bs, p.opts.exactlyOnce, &wg)
 	var loads chan batch[T]
 	if r.loaders > 0 {
 		loads = make(chan batch[T], cfg.QueueDepth)
@@ -113,23 +121,15 @@ func (p *Pipeline[E, T]) stages(parent context.Context, r *run[E, T]) error {
 		p.stopMu.Unlock()
 	}()
 
-	var wg, workers sync.WaitGroup
-	var srcErr error // the source's own failure: reported once the rest is loaded
-	wg.Go(func() {
-		if err := r.read(ctx, readCtx, bt); sourceFailed(err) {
-			srcErr = err
-		} else {
-			fail(err)
-		}
-	})
-	wg.Go(bt.timerLoop)
-	stopSaving := make(chan struct{})
-	var saver sync.WaitGroup
-	saver.Go(func() { fail(r.commit.loop(ctx, stopSaving)) })
-	defer func() {
-		close(stopSaving)
-		saver.Wait()
-	}()
+	if r.ck != nil {
+		stopSaving := make(chan struct{})
+		var saver sync.WaitGroup
+		saver.Go(func() { fail(r.commit.loop(ctx, stopSaving)) })
+		defer func() {
+			close(stopSaving)
+			saver.Wait()
+		}()
+	}
 	for range cfg.Workers {
 		workers.Go(func() { fail(r.work(ctx, batches, loads)) })
 	}
@@ -142,6 +142,12 @@ func (p *Pipeline[E, T]) stages(parent context.Context, r *run[E, T]) error {
 			wg.Go(func() { fail(r.loadLoop(ctx, loads)) })
 		}
 	}
+	var srcErr error // the source's own failure: reported once the rest is loaded
+	if err := r.read(ctx, readCtx, bt); sourceFailed(err) {
+		srcErr = err
+	} else {
+		fail(err)
+	}
 	workers.Wait()
 	wg.Wait()
 
@@ -149,7 +155,7 @@ func (p *Pipeline[E, T]) stages(parent context.Context, r *run[E, T]) error {
 	// that the engine itself lost, doubled or over-counted nothing.
 	cause := context.Cause(ctx)
 	r.m.aborted.Store(cause != nil)
-	s := r.m.snapshot()
+	s := r.m.counts()
 	acctErr := s.checkAccounting(cause == nil)
 	if cause != nil {
 		var se *StageError

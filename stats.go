@@ -39,13 +39,23 @@ type StageStats struct {
 	// Retries counts calls tried again under the retry policy.
 	Retries int64
 	// Busy is the time spent inside user code for this stage (Source.Read,
-	// the transform, Sink.Write), summed over its goroutines.
+	// the transform, Sink.Write), summed over its goroutines. With batches
+	// below 512 records it is an estimate: see Latency.
 	Busy time.Duration
 	// Goroutines is how many goroutines ran the stage.
 	Goroutines int
-	// Latency is per batch: for extract, the time from the batcher starting
-	// a batch to closing it (waiting on the source included); for transform
-	// and load, the time of one call.
+	// Latency is per batch: for extract, the time a batch took to gather
+	// (from the start of the Read that filled it, or from its first
+	// record's arrival when it gathers several Reads, to its closing); for
+	// transform and load, the time of one call.
+	//
+	// Latency is sampled below 512 records per batch: each goroutine times
+	// its first call and then one in every 512/BatchSize (every 4th at
+	// batches of 128, every 8th at 64), since reading the clock twice per
+	// batch would cost a small batch a few percent of its time. Count says
+	// how many were timed, and Busy is the timed calls' time scaled up to
+	// every call. At 512 records or more, and in adaptive runs, every batch
+	// is timed and Busy is exact.
 	Latency Latency
 }
 
@@ -167,32 +177,37 @@ func (s Stats) Bottleneck() Stage {
 type stageMetrics struct {
 	in, records, batches, bytes, errors atomic.Int64
 	deadLettered, retries               atomic.Int64
-	// busy is time in user code, in nanoseconds. Only the extract stage
-	// keeps it apart; for transform and load, busy time is the sum of the
-	// per-batch latencies, which saves an atomic add per batch.
-	busy       atomic.Int64
-	latIsBusy  bool
-	goroutines int
-	lat        hist.H
+	// busy is the time in user code of the timed calls, in nanoseconds,
+	// and timed their number; calls counts every call (see sampler). Only
+	// the extract stage keeps busy and timed apart; for transform and load
+	// they are the sum and count of the latency histogram, which saves two
+	// atomic adds per timed batch.
+	busy, timed, calls atomic.Int64
+	latIsBusy          bool
+	goroutines         int
+	lat                hist.H
 }
 
-// observe records one call's time from t0 to t1 (both zero when the
-// engine is built without timing).
+// observe records one timed call's time from t0 to t1.
 func (m *stageMetrics) observe(t0, t1 time.Time) {
 	if timing {
 		m.lat.Record(t1.Sub(t0))
 	}
 }
 
-// addBusy adds the time from t0 to t1 to the stage's busy time.
+// addBusy adds the time from t0 to t1 of one timed call to the stage's
+// busy time.
 func (m *stageMetrics) addBusy(t0, t1 time.Time) {
 	if timing {
 		m.busy.Add(int64(t1.Sub(t0)))
+		m.timed.Add(1)
 	}
 }
 
-func (m *stageMetrics) snapshot() StageStats {
-	s := StageStats{
+// counts returns the stage's counters, without the latencies and busy
+// time, which cost a pass over the histogram to read.
+func (m *stageMetrics) counts() StageStats {
+	return StageStats{
 		In:           m.in.Load(),
 		Records:      m.records.Load(),
 		Batches:      m.batches.Load(),
@@ -200,13 +215,22 @@ func (m *stageMetrics) snapshot() StageStats {
 		Errors:       m.errors.Load(),
 		DeadLettered: m.deadLettered.Load(),
 		Retries:      m.retries.Load(),
-		Busy:         time.Duration(m.busy.Load()),
 		Goroutines:   m.goroutines,
-		Latency:      Latency(m.lat.Snapshot()),
 	}
+}
+
+func (m *stageMetrics) snapshot() StageStats {
+	s := m.counts()
+	s.Latency = Latency(m.lat.Snapshot())
+	busy, timed := time.Duration(m.busy.Load()), m.timed.Load()
 	if m.latIsBusy {
-		s.Busy = m.lat.Sum()
+		busy, timed = m.lat.Sum(), s.Latency.Count
 	}
+	// Scale the timed calls up to all of them (sampled timing).
+	if calls := m.calls.Load(); timed > 0 && calls > timed {
+		busy = time.Duration(float64(busy) * float64(calls) / float64(timed))
+	}
+	s.Busy = busy
 	return s
 }
 
@@ -227,6 +251,25 @@ func (m *metrics) snapshot() Stats {
 		Transform: m.transform.snapshot(),
 		Load:      m.load.snapshot(),
 	}
+	m.fill(&s)
+	return s
+}
+
+// counts is snapshot without the latencies and busy times: what the
+// accounting check at the end of a run needs, at a fraction of the cost.
+func (m *metrics) counts() Stats {
+	s := Stats{
+		Start:     m.start,
+		Extract:   m.extract.counts(),
+		Transform: m.transform.counts(),
+		Load:      m.load.counts(),
+	}
+	m.fill(&s)
+	return s
+}
+
+// fill sets the run-wide fields of s.
+func (m *metrics) fill(s *Stats) {
 	s.ResumedFrom = m.resumedFrom
 	s.Aborted = m.aborted.Load()
 	if m.ck != nil {
@@ -242,5 +285,4 @@ func (m *metrics) snapshot() Stats {
 		s.Running = true
 		s.Elapsed = time.Since(m.start)
 	}
-	return s
 }

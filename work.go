@@ -14,7 +14,17 @@ func (r *run[E, T]) work(ctx context.Context, in <-chan batch[E], loads chan<- b
 		opts.skip = &skipper{}
 	}
 	m := &r.m.transform
-	var last time.Time // when this worker finished its previous batch
+	tsmp := newSampler(r.every, m)
+	defer tsmp.done()
+	var lsmp *sampler // the loads' sampler, when this worker loads
+	if loads == nil {
+		s := newSampler(r.every, &r.m.load)
+		lsmp = &s
+		defer lsmp.done()
+	}
+	// last is when this worker finished its previous batch, if it timed
+	// it: the next batch, when timed too, starts there (a clock read saved).
+	var last time.Time
 	for {
 		var b batch[E]
 		var ok bool
@@ -45,10 +55,15 @@ func (r *run[E, T]) work(ctx context.Context, in <-chan batch[E], loads chan<- b
 		if !tr.inPlace {
 			out = r.tpool.get(len(b.records))
 		}
-		t0 := last
-		if t0.IsZero() {
-			t0 = clock()
+		timed := tsmp.tick()
+		var t0, t1 time.Time
+		if timed {
+			t0 = last
+			if t0.IsZero() {
+				t0 = clock()
+			}
 		}
+		last = time.Time{}
 		if opts.skip != nil {
 			opts.skip.reset()
 		}
@@ -57,8 +72,10 @@ func (r *run[E, T]) work(ctx context.Context, in <-chan batch[E], loads chan<- b
 			res, err = tr.apply(ctx, b.records, out, opts)
 			return err
 		})
-		t1 := clock()
-		m.observe(t0, t1)
+		if timed {
+			t1 = clock()
+			m.observe(t0, t1)
+		}
 		m.in.Add(int64(len(b.records)))
 		if err != nil && opts.skip != nil && ctx.Err() == nil {
 			// A failure the transform could not pin on one record (a
@@ -94,7 +111,7 @@ func (r *run[E, T]) work(ctx context.Context, in <-chan batch[E], loads chan<- b
 			continue
 		}
 		if loads == nil {
-			end, err := r.load(ctx, ob, t1)
+			end, err := r.load(ctx, ob, lsmp, t1)
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compares the benchmarks of one package at an earlier revision and now,
 # interleaved: each round runs every pattern from the "before" binary, then
-# from the "after" one, so both see the same machine load. Prints the raw
+# from the "after" one, so both see the same machine load. PKG may be a
+# module of its own (./bench/peers). Prints the raw
 # lines with a before:/after: prefix; pipe them to scripts/medians.sh.
 #
 #   scripts/before-after.sh REV ROUNDS BENCHTIME PKG PATTERN...
@@ -14,8 +15,8 @@ root=$(git rev-parse --show-toplevel)
 cleanup() { git -C "$root" worktree remove --force "$dir/src" 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 git -C "$root" worktree add --detach -q "$dir/src" "$rev"
-(cd "$dir/src" && go test -c -o "$dir/before.test" "$pkg")
-(cd "$root" && go test -c -o "$dir/after.test" "$pkg")
+(cd "$dir/src/$pkg" && go test -c -o "$dir/before.test" .)
+(cd "$root/$pkg" && go test -c -o "$dir/after.test" .)
 cd "$root/$pkg"
 for ((r = 1; r <= rounds; r++)); do
 	for b in before after; do

@@ -87,24 +87,34 @@ func runHandwritten(ctx context.Context, records int, sink *sumSink) error {
 	return bench.Handwritten(ctx, bench.NewSlimSource(records, seed), sink, batchSize, workers)
 }
 
-// runRill is rill's idiom for batched work: a stream of single records
-// (rill.Generate, fed by the source's Reads), rill.Batch into slices of 128,
-// and rill.ForEach with 4 goroutines transforming each batch into a pooled
-// output slice and writing it. Batch gets no timeout (-1): with weir's
-// 100ms flush interval instead, rill's batcher selects on a timer for every
-// record and costs about a quarter more CPU; a finite source needs no timer
-// to end its last batch.
+// runRill is rill fed as conc is: one slice per send. rill.Generate sends
+// each Read's batch of 128 records (a slice recycled through a free list,
+// as the hand-written pipeline and conc recycle theirs) and rill.ForEach
+// with 4 goroutines transforms each batch into a pooled output slice and
+// writes it. No rill.Batch: the batches are made by the Reads, as they are
+// for conc, so rill pays one channel operation per batch, not per record.
+// (Feeding rill one record per send and batching with rill.Batch, as this
+// comparison did before, measured rill's per-record channels, not the
+// shape the others run; see docs/bench-peers.md.)
 func runRill(ctx context.Context, records int, sink *sumSink) error {
 	src := bench.NewSlimSource(records, seed)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	users := rill.Generate(func(send func(bench.SlimUser), sendErr func(error)) {
-		buf := make([]bench.SlimUser, batchSize)
+	// At most workers batches are being transformed, one waits in the
+	// stream and one is being read.
+	free := make(chan []bench.SlimUser, workers+2)
+	batches := rill.Generate(func(send func([]bench.SlimUser), sendErr func(error)) {
 		for {
+			var buf []bench.SlimUser
+			select {
+			case buf = <-free:
+			default:
+				buf = make([]bench.SlimUser, batchSize)
+			}
 			n, err := src.Read(ctx, buf)
-			for i := range buf[:n] {
-				send(buf[i])
+			if n > 0 {
+				send(buf[:n])
 			}
 			if err == io.EOF {
 				return
@@ -115,7 +125,6 @@ func runRill(ctx context.Context, records int, sink *sumSink) error {
 			}
 		}
 	})
-	batches := rill.Batch(users, batchSize, -1)
 	// On an early return, release the producer: cancel stops its Reads and
 	// draining unblocks its sends, so every goroutine rill started ends.
 	defer rill.DrainNB(batches)
@@ -137,6 +146,10 @@ func runRill(ctx context.Context, records int, sink *sumSink) error {
 		}
 		if err := sink.Write(ctx, out); err != nil {
 			return fmt.Errorf("write: %w", err)
+		}
+		select {
+		case free <- in[:cap(in)]:
+		default:
 		}
 		return nil
 	})

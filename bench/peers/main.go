@@ -4,8 +4,9 @@
 // transformed by bench.TransformSlim and summed by a bench.SumSink.
 //
 // The engines are weir, a hand-written channel-of-slices pipeline (the
-// practical ceiling), Benthos v4 (public/service plugins), rill (Batch +
-// ForEach) and conc (a context pool). Each lives in this separate module so
+// practical ceiling), Benthos v4 (public/service plugins), rill (Generate
+// of 128-record slices + ForEach) and conc (a context pool), every one fed
+// slices of records. Each lives in this separate module so
 // weir's users never download them.
 //
 // Usage, from bench/peers:
@@ -20,8 +21,9 @@
 // process another engine has used; Benthos runs from a second binary built
 // with the benthos tag, so the other engines run from one that does not link
 // it. Rounds alternate the engines (each round starts one engine further
-// along) and the figures printed are medians over the rounds; ratios to weir
-// are the medians of the per-round ratios.
+// along) and the figures printed are medians over the rounds, records/s
+// and its ratio with their ranges [min..max]; ratios to weir are the
+// medians of the per-round ratios.
 //
 // A 1,000,000-record sample is one measured run after a 5,000-record
 // warm-up. A 5,000-record sample is the median of -small-reps runs (200)

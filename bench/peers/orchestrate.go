@@ -200,9 +200,15 @@ type row struct {
 	RecordsPerSec   float64 `json:"records_per_sec"`
 	NsPerRecord     float64 `json:"ns_per_record"`
 	AllocsPerRecord float64 `json:"allocs_per_record"`
+	// The range of records/s over the rounds: the median alone hides how
+	// much a busy machine moved it.
+	RecordsPerSecMin float64 `json:"records_per_sec_min"`
+	RecordsPerSecMax float64 `json:"records_per_sec_max"`
 
-	// Ratios to weir: medians over the rounds of the per-round ratios.
+	// Ratios to weir: medians over the rounds of the per-round ratios, and
+	// the range of the records/s ratio.
 	rateRatio, nsRatio, allocRatio float64
+	rateRatioMin, rateRatioMax     float64
 	cpuNs                          float64 // median CPU ns per record
 	meanRate                       float64 // median of the samples' all-runs records/s
 	rounds                         int
@@ -240,15 +246,31 @@ func summarize(records int, engines []string, ss []sample) table {
 				}
 			}
 		}
-		rate := median(rates)
+		rate := median(rates) // median sorts: the ends are the range
 		rr := median(rateR)
 		t.rows = append(t.rows, row{
 			Engine: e, Records: records,
 			RecordsPerSec: rate, NsPerRecord: 1e9 / rate, AllocsPerRecord: median(allocs),
-			rateRatio: rr, nsRatio: 1 / rr, allocRatio: median(allocR), cpuNs: median(cpus), meanRate: median(means), rounds: len(rates),
+			RecordsPerSecMin: first(rates), RecordsPerSecMax: last(rates),
+			rateRatio: rr, nsRatio: 1 / rr, rateRatioMin: first(rateR), rateRatioMax: last(rateR), allocRatio: median(allocR), cpuNs: median(cpus), meanRate: median(means), rounds: len(rates),
 		})
 	}
 	return t
+}
+
+// first and last return the ends of a sorted slice, or 0 when it is empty.
+func first(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	return xs[0]
+}
+
+func last(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	return xs[len(xs)-1]
 }
 
 func (t table) find(engine string) (row, bool) {
@@ -288,14 +310,14 @@ func writeText(w io.Writer, o options, tables []table, elapsed time.Duration, lo
 		fmt.Fprintf(w, "\n%s records: median of %d alternating rounds (%s)\n", commas(float64(t.records)), o.rounds, how)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		many := t.records < largeRun
-		head := "engine\trecords/s\t×weir\tns/record\t×weir\tallocs/record\t×weir\tCPU ns/record\t"
+		head := "engine\trecords/s\t[min..max]\t×weir\t[min..max]\tns/record\t×weir\tallocs/record\t×weir\tCPU ns/record\t"
 		if many {
 			head += "all-runs records/s\t"
 		}
 		fmt.Fprintln(tw, head)
 		for _, r := range t.rows {
-			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.1f\t%.2f\t%.3f\t%.2f\t%.1f\t", r.Engine, commas(r.RecordsPerSec), r.rateRatio,
-				r.NsPerRecord, r.nsRatio, r.AllocsPerRecord, r.allocRatio, r.cpuNs)
+			fmt.Fprintf(tw, "%s\t%s\t[%s..%s]\t%.2f\t[%.2f..%.2f]\t%.1f\t%.2f\t%.3f\t%.2f\t%.1f\t", r.Engine, commas(r.RecordsPerSec),
+				commas(r.RecordsPerSecMin), commas(r.RecordsPerSecMax), r.rateRatio, r.rateRatioMin, r.rateRatioMax, r.NsPerRecord, r.nsRatio, r.AllocsPerRecord, r.allocRatio, r.cpuNs)
 			if many {
 				fmt.Fprintf(tw, "%s\t", commas(r.meanRate))
 			}

@@ -134,6 +134,10 @@ func TestSummarizeRatiosArePerRound(t *testing.T) {
 	if r.rateRatio != 0.25 || r.nsRatio != 4 || r.RecordsPerSec != 25 {
 		t.Errorf("rill row %+v, want ratio 0.25, ns ratio 4, 25 records/s", r)
 	}
+	if r.RecordsPerSecMin != 20 || r.RecordsPerSecMax != 50 || r.rateRatioMin != 0.25 || r.rateRatioMax != 0.5 {
+		t.Errorf("rill ranges: records/s [%g..%g], ratio [%g..%g]; want [20..50] and [0.25..0.5]",
+			r.RecordsPerSecMin, r.RecordsPerSecMax, r.rateRatioMin, r.rateRatioMax)
+	}
 	if r.allocRatio < 1.099 || r.allocRatio > 1.101 {
 		t.Errorf("alloc ratio %g, want 1.1", r.allocRatio)
 	}

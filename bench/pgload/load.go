@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -76,35 +78,78 @@ func buildRows(n int64) [][]any {
 	return rows
 }
 
-// bareCopy loads rows with pgx alone: one connection, one CopyFrom per
-// batch rows (all of them in one COPY when batch is 0). It truncates the
-// table first and returns the time the COPYs took.
-func bareCopy(ctx context.Context, url, table string, rows [][]any, batch int) (time.Duration, error) {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return 0, fmt.Errorf("connect: %w", err)
+// bareCopy loads rows with pgx alone on conns connections, opened before
+// the clock starts as weir's pool opens its own: connection i runs the
+// CopyFroms of batches i, i+conns, i+2×conns, ... of batch rows each (with
+// batch 0, each connection one COPY of its share). So it compares with a
+// weir load on as many connections (see loaders), not with one. It
+// truncates the table first and returns the time the COPYs took and how
+// many connections ran one.
+func bareCopy(ctx context.Context, url, table string, rows [][]any, batch, conns int) (time.Duration, int, error) {
+	if conns < 1 {
+		return 0, 0, fmt.Errorf("bare copy: conns must be >= 1, got %d", conns)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if err := truncate(ctx, conn, table); err != nil {
-		return 0, err
+	cs := make([]*pgx.Conn, 0, conns)
+	defer func() {
+		for _, c := range cs {
+			c.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	for range conns {
+		c, err := pgx.Connect(ctx, url)
+		if err != nil {
+			return 0, 0, fmt.Errorf("connect: %w", err)
+		}
+		cs = append(cs, c)
+	}
+	if err := truncate(ctx, cs[0], table); err != nil {
+		return 0, 0, err
 	}
 	if batch <= 0 {
-		batch = len(rows)
+		batch = max(1, (len(rows)+conns-1)/conns)
 	}
 	ident := pgx.Identifier{table}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var used atomic.Int32
+	var wg sync.WaitGroup
 	start := time.Now()
-	for lo := 0; lo < len(rows); lo += batch {
-		hi := min(lo+batch, len(rows))
-		n, err := conn.CopyFrom(ctx, ident, columns, pgx.CopyFromRows(rows[lo:hi]))
-		if err != nil {
-			return 0, fmt.Errorf("copy rows %d..%d: %w", lo, hi, err)
-		}
-		if n != int64(hi-lo) {
-			return 0, fmt.Errorf("copy rows %d..%d: server loaded %d", lo, hi, n)
-		}
+	for i, c := range cs {
+		wg.Go(func() {
+			did := false
+			for lo := i * batch; lo < len(rows); lo += conns * batch {
+				hi := min(lo+batch, len(rows))
+				n, err := c.CopyFrom(ctx, ident, columns, pgx.CopyFromRows(rows[lo:hi]))
+				if err == nil && n != int64(hi-lo) {
+					err = fmt.Errorf("server loaded %d", n)
+				}
+				if err != nil {
+					cancel(fmt.Errorf("copy rows %d..%d: %w", lo, hi, err))
+					return
+				}
+				did = true
+			}
+			if did {
+				used.Add(1)
+			}
+		})
 	}
+	wg.Wait()
 	took := time.Since(start)
-	return took, checkCount(ctx, conn, table, int64(len(rows)))
+	if err := context.Cause(ctx); err != nil {
+		return 0, 0, err
+	}
+	return took, int(used.Load()), checkCount(ctx, cs[0], table, int64(len(rows)))
+}
+
+// loaders is how many connections a weir load with cfg writes on at once:
+// its Sink.Writes in flight.
+func loaders(cfg weir.Config) int {
+	c := cfg.WithDefaults()
+	if c.LoadConcurrency > 0 {
+		return c.LoadConcurrency
+	}
+	return c.Workers
 }
 
 // openPool returns a pool with a connection open for every loader, so
@@ -115,11 +160,7 @@ func openPool(ctx context.Context, o loadOpts) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse URL: %w", err)
 	}
-	c := o.cfg.WithDefaults()
-	loaders := c.LoadConcurrency
-	if loaders == 0 {
-		loaders = c.Workers
-	}
+	loaders := loaders(o.cfg)
 	pcfg.MaxConns = int32(loaders + 1)
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {

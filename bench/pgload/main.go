@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	batch := fs.Int("batch", 0, "rows per COPY (bare; 0 = one COPY of everything) or weir Config.BatchSize (0 = weir's default)")
 	workers := fs.Int("workers", 0, "weir Config.Workers (0 = weir's default, GOMAXPROCS)")
 	lc := fs.Int("load-concurrency", 0, "weir Config.LoadConcurrency (0 = load on the workers)")
+	conns := fs.Int("conns", 1, "copy --loader bare: connections, each running its share of the COPYs (compare with a weir load writing on as many: its --load-concurrency, or its workers)")
 	runNo := fs.Int("run", 0, "run number, for the record")
 	out := fs.String("out", "", "append the measurement (JSON) to this file")
 	in := fs.String("in", "", "results file to report on")
@@ -102,15 +103,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		var took time.Duration
 		var config string
+		nconns := *conns
 		switch *loader {
 		case "bare":
 			all := buildRows(*rows)
-			config = fmt.Sprintf("batch=%d", *batch)
+			config = fmt.Sprintf("batch=%d conns=%d", *batch, *conns)
 			if *batch <= 0 {
-				config = "one COPY"
+				config = fmt.Sprintf("one COPY per conn, conns=%d", *conns)
 			}
 			err := profile(*cpuprofile, func() (err error) {
-				took, err = bareCopy(ctx, *url, *table, all, *batch)
+				took, nconns, err = bareCopy(ctx, *url, *table, all, *batch, *conns)
 				return err
 			})
 			if err != nil {
@@ -118,6 +120,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 		case "weir":
 			config = describe(cfg)
+			nconns = loaders(cfg)
 			err := profile(*cpuprofile, func() (err error) {
 				took, err = weirCopy(ctx, loadOpts{url: *url, table: *table, cfg: cfg}, *rows)
 				return err
@@ -128,7 +131,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		default:
 			return fmt.Errorf("copy: --loader must be bare or weir, got %q", *loader)
 		}
-		r := result{Bench: "copy", Loader: *loader, Config: config, Batch: *batch, Run: *runNo, Rows: *rows, Seconds: took.Seconds()}
+		r := result{Bench: "copy", Loader: *loader, Config: config, Batch: *batch, Conns: nconns, Run: *runNo, Rows: *rows, Seconds: took.Seconds()}
 		fmt.Fprintf(stdout, "copy %-4s %-24s %9d rows %7.3fs %9.0f rows/s\n", r.Loader, r.Config, r.Rows, r.Seconds, r.rate())
 		return appendResult(*out, r)
 	case "csv":

@@ -131,8 +131,19 @@ func TestLoadersLandTheSameRows(t *testing.T) {
 	cfg := weir.Config{BatchSize: 500, LoadConcurrency: 2}
 
 	t.Run("bare", func(t *testing.T) {
-		if _, err := bareCopy(ctx, url, "t", buildRows(n), 700); err != nil {
+		// Two connections, as many as cfg's weir load writes on.
+		_, used, err := bareCopy(ctx, url, "t", buildRows(n), 700, loaders(cfg))
+		if err != nil {
 			t.Fatal(err)
+		}
+		if used != 2 {
+			t.Errorf("the bare loop ran COPYs on %d connections, want 2 (weir's LoadConcurrency)", used)
+		}
+		check(t)
+	})
+	t.Run("bare, one COPY per connection", func(t *testing.T) {
+		if _, used, err := bareCopy(ctx, url, "t", buildRows(n), 0, 3); err != nil || used != 3 {
+			t.Fatalf("bareCopy = %d connections used, %v; want 3, nil", used, err)
 		}
 		check(t)
 	})

@@ -12,11 +12,13 @@ import (
 
 // result is one measurement: one run of one loader with one config.
 type result struct {
-	Bench   string  `json:"bench"`  // copy, csv, migrate, sweep
-	Loader  string  `json:"loader"` // bare, weir, psql, pgloader, weir-migrate
-	Config  string  `json:"config"` // the loader's settings; "" means its defaults
-	Target  string  `json:"target,omitempty"`
-	Batch   int     `json:"batch,omitempty"`
+	Bench  string `json:"bench"`  // copy, csv, migrate, sweep
+	Loader string `json:"loader"` // bare, weir, psql, pgloader, weir-migrate
+	Config string `json:"config"` // the loader's settings; "" means its defaults
+	Target string `json:"target,omitempty"`
+	Batch  int    `json:"batch,omitempty"`
+	// Conns is how many connections the loader wrote on (copy bench).
+	Conns   int     `json:"conns,omitempty"`
 	Run     int     `json:"run"`
 	Rows    int64   `json:"rows"`
 	Users   int64   `json:"users,omitempty"`
@@ -82,9 +84,18 @@ func readResults(path string) ([]result, error) {
 // group is the runs of one loader with one config (and size).
 type group struct {
 	bench, loader, config, target string
-	batch                         int
+	batch, conns                  int
 	rows, users                   int64
 	runs                          []result
+}
+
+// span returns the fastest and slowest run times.
+func (g *group) span() (lo, hi float64) {
+	lo, hi = g.runs[0].Seconds, g.runs[0].Seconds
+	for _, r := range g.runs {
+		lo, hi = min(lo, r.Seconds), max(hi, r.Seconds)
+	}
+	return lo, hi
 }
 
 // seconds returns the median run time.
@@ -137,16 +148,16 @@ func median(rs []result, f func(result) float64) float64 {
 func groups(rs []result) []*group {
 	type key struct {
 		bench, loader, config, target string
-		batch                         int
+		batch, conns                  int
 		rows, users                   int64
 	}
 	idx := map[key]*group{}
 	var out []*group
 	for _, r := range rs {
-		k := key{r.Bench, r.Loader, r.Config, r.Target, r.Batch, r.Rows, r.Users}
+		k := key{r.Bench, r.Loader, r.Config, r.Target, r.Batch, r.Conns, r.Rows, r.Users}
 		g := idx[k]
 		if g == nil {
-			g = &group{bench: r.Bench, loader: r.Loader, config: r.Config, target: r.Target, batch: r.Batch, rows: r.Rows, users: r.Users}
+			g = &group{bench: r.Bench, loader: r.Loader, config: r.Config, target: r.Target, batch: r.Batch, conns: r.Conns, rows: r.Rows, users: r.Users}
 			idx[k] = g
 			out = append(out, g)
 		}
@@ -228,10 +239,7 @@ func reportCopyCmd(w io.Writer, title, base string, gs []*group) {
 	fmt.Fprintln(w, "| command | config | runs | median s [min..max] | rows/s | vs "+base+" | client CPU s | server CPU s |")
 	fmt.Fprintln(w, "|---|---|---:|---|---:|---:|---:|---:|")
 	for _, g := range gs {
-		lo, hi := g.runs[0].Seconds, g.runs[0].Seconds
-		for _, r := range g.runs {
-			lo, hi = min(lo, r.Seconds), max(hi, r.Seconds)
-		}
+		lo, hi := g.span()
 		vs := ""
 		if ref != nil {
 			vs = fmt.Sprintf("%.2f×", g.rate()/ref.rate())
@@ -247,23 +255,27 @@ func reportCopy(w io.Writer, gs []*group) {
 	if len(gs) == 0 {
 		return
 	}
-	bare := map[int]*group{}
+	// A weir load is compared with the bare loop at its batch size on as
+	// many connections: a bare loop on one connection against weir on two
+	// would credit weir with the server's second backend.
+	type shape struct{ batch, conns int }
+	bare := map[shape]*group{}
 	var top *group
 	for _, g := range gs {
 		if g.loader == "bare" {
-			bare[g.batch] = g
+			bare[shape{g.batch, g.conns}] = g
 			if top == nil || g.rate() > top.rate() {
 				top = g
 			}
 		}
 	}
 	fmt.Fprintf(w, "### COPY ceiling: bare pgx CopyFrom loop vs weir pipeline → postgres.Sink (%d rows)\n\n", gs[0].rows)
-	fmt.Fprintln(w, "| loader | config | runs (s) | median s | rows/s | vs bare, same batch | vs best bare |")
-	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| loader | config | connections | runs (s) | median s [min..max] | rows/s | vs bare, same batch and connections | vs best bare |")
+	fmt.Fprintln(w, "|---|---|---:|---|---|---:|---:|---:|")
 	var bestWeir *group
 	for _, g := range gs {
 		same, vsTop := "", ""
-		if b := bare[g.batch]; b != nil && g.loader != "bare" {
+		if b := bare[shape{g.batch, g.conns}]; b != nil && g.loader != "bare" {
 			same = fmt.Sprintf("%.2f", g.rate()/b.rate())
 		}
 		if top != nil {
@@ -272,10 +284,11 @@ func reportCopy(w io.Writer, gs []*group) {
 		if g.loader == "weir" && (bestWeir == nil || g.rate() > bestWeir.rate()) {
 			bestWeir = g
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.3f | %.0f | %s | %s |\n", g.loader, g.config, runList(g), g.seconds(), g.rate(), same, vsTop)
+		lo, hi := g.span()
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %.3f [%.3f..%.3f] | %.0f | %s | %s |\n", g.loader, g.config, g.conns, runList(g), g.seconds(), lo, hi, g.rate(), same, vsTop)
 	}
 	if bestWeir != nil && top != nil {
-		fmt.Fprintf(w, "\nBest weir config: %s at %.0f rows/s = %.2f× the best bare loop (%s, %.0f rows/s).\n",
+		fmt.Fprintf(w, "\nBest weir config (by median): %s at %.0f rows/s = %.2f× the best bare loop (%s, %.0f rows/s).\n",
 			bestWeir.config, bestWeir.rate(), bestWeir.rate()/top.rate(), top.config, top.rate())
 	}
 	fmt.Fprintln(w)

@@ -4,7 +4,8 @@
 #
 #   1. COPY ceiling: a bare pgx CopyFrom loop of pre-built rows vs weir
 #      (source → pipeline → postgres.Sink), several batch sizes and
-#      LoadConcurrency values;
+#      LoadConcurrency values, each weir load against the bare loop on as
+#      many connections;
 #   2. CSV → PostgreSQL: weir (connect/file CSV → postgres.Sink), psql \copy and
 #      pgloader (2 workers), alternately, each into a freshly truncated table
 #      with a primary key, each checked with SELECT count(*);
@@ -281,10 +282,14 @@ if [ "$copy_rows" -gt 0 ]; then
 	"$pgload" create --url "$url" --table copy_t
 	IFS=, read -r -a bs <<<"$batches"
 	IFS=, read -r -a lcs <<<"$load_conc"
+	# weir with LoadConcurrency lc writes on lc connections: each is compared
+	# with the bare loop on lc connections too, at the same batch size.
 	for ((r = 1; r <= runs; r++)); do
-		"$pgload" copy --url "$url" --table copy_t --rows "$copy_rows" --loader bare --batch 0 --run "$r" --out "$results" >&2
+		"$pgload" copy --url "$url" --table copy_t --rows "$copy_rows" --loader bare --batch 0 --conns 1 --run "$r" --out "$results" >&2
 		for b in "${bs[@]}"; do
-			"$pgload" copy --url "$url" --table copy_t --rows "$copy_rows" --loader bare --batch "$b" --run "$r" --out "$results" >&2
+			for lc in "${lcs[@]}"; do
+				"$pgload" copy --url "$url" --table copy_t --rows "$copy_rows" --loader bare --batch "$b" --conns "$lc" --run "$r" --out "$results" >&2
+			done
 			for lc in "${lcs[@]}"; do
 				# shellcheck disable=SC2046
 				"$pgload" copy --url "$url" --table copy_t --rows "$copy_rows" --loader weir --batch "$b" \
