@@ -290,3 +290,30 @@ func TestCopyResumeWithKeyDoublesNothing(t *testing.T) {
 		t.Errorf("%d rows (%v), want 5000", n, err)
 	}
 }
+
+// TestCopyFromStandardInput: "-" reads standard input in the --format
+// given, into a table named stdin unless TARGET names one.
+func TestCopyFromStandardInput(t *testing.T) {
+	in, err := os.Open(writeFile(t, "in.jsonl", "{\"id\": 1, \"v\": \"a\"}\n{\"id\": 2, \"v\": null}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	old := os.Stdin
+	os.Stdin = in
+	defer func() { os.Stdin = old }()
+	db := filepath.Join(t.TempDir(), "s.db")
+	out := mustCopy(t, "-", "sqlite:"+db+"?table=piped", "--format", "jsonl")
+	if !strings.Contains(out, "loaded 2 rows") {
+		t.Errorf("output:\n%s", out)
+	}
+	h, err := sqlite.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	var n int
+	if err := h.QueryRow(`SELECT count(*) FROM piped WHERE v IS NULL AND id = 2`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("row 2: %d (%v)", n, err)
+	}
+}

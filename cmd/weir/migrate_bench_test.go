@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/weir-etl/weir/internal/pgtest"
@@ -21,6 +22,7 @@ func BenchmarkMigratePostgres(b *testing.B) {
 	const users = 20_000
 	for _, deferFKs := range []bool{true, false} {
 		b.Run(fmt.Sprintf("defer-constraints=%v", deferFKs), func(b *testing.B) {
+			cpu := clientCPU()
 			for b.Loop() {
 				var out, errOut nopWriter
 				code := run([]string{"migrate", "--users", fmt.Sprint(users), "--to", pg.URL(), "--truncate",
@@ -30,8 +32,20 @@ func BenchmarkMigratePostgres(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(users*126)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(clientCPU()-cpu)/float64(users*126*b.N), "client-cpu-ns/row")
 		})
 	}
+}
+
+// clientCPU returns the CPU time (user + system) this process has used, in
+// nanoseconds: the client's side of a load (the server's backends are other
+// processes).
+func clientCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 type nopWriter struct{}
@@ -68,6 +82,7 @@ func BenchmarkJobVsMigrate(b *testing.B) {
 		{"job", []string{"run", job, "--from", path, "--to", viaJob.URL()}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			cpu := clientCPU()
 			for b.Loop() {
 				var out, errOut strings.Builder
 				if code := run(append(c.args, "--progress", "off"), &out, &errOut); code != exitOK {
@@ -75,6 +90,7 @@ func BenchmarkJobVsMigrate(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(users*126)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(clientCPU()-cpu)/float64(users*126*b.N), "client-cpu-ns/row")
 		})
 	}
 }
