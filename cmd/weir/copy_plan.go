@@ -198,14 +198,8 @@ func resumeOption(ctx context.Context, w io.Writer, f copyFlags, src *copySource
 		return weir.Option{}, err
 	}
 	job := "copy " + src.desc + " → " + tgt.desc
-	if f.resume {
-		pos, err := store.Load(ctx, job)
-		if err != nil {
-			return weir.Option{}, fmt.Errorf("read the checkpoint of %q in %s: %w", job, tgt, err)
-		}
-		if pos != nil {
-			fmt.Fprintf(w, "resuming after position %s (saved by an earlier run)\n", pos)
-		}
+	if store, err = resumeStore(ctx, w, store, job, f.resume, tgt.String()); err != nil {
+		return weir.Option{}, err
 	}
 	if len(plan.key) > 0 {
 		return weir.WithCheckpoint(store, job), nil
@@ -213,3 +207,28 @@ func resumeOption(ctx context.Context, w io.Writer, f copyFlags, src *copySource
 	plan.exactlyOnce = true
 	return weir.WithExactlyOnce(store, job), nil
 }
+
+// resumeStore returns the checkpoint store a run uses. A --resume run
+// loads the job's saved position (and says so); any other run starts from
+// the beginning, whatever an earlier run saved, but saves its own
+// positions, so that a later --resume continues it.
+func resumeStore(ctx context.Context, w io.Writer, store weir.CheckpointStore, job string, resume bool, where string) (weir.CheckpointStore, error) {
+	if !resume {
+		return startOver{store}, nil
+	}
+	pos, err := store.Load(ctx, job)
+	if err != nil {
+		return nil, fmt.Errorf("read the checkpoint of %q in %s: %w", job, where, err)
+	}
+	if pos != nil {
+		fmt.Fprintf(w, "resuming after position %s (saved by an earlier run)\n", pos)
+	}
+	return store, nil
+}
+
+// startOver is a checkpoint store for a run that starts from the
+// beginning: it loads no position, and saves as the store does.
+type startOver struct{ weir.CheckpointStore }
+
+// Load returns no position.
+func (startOver) Load(context.Context, string) ([]byte, error) { return nil, nil }

@@ -280,6 +280,12 @@ func TestCopyResumeWithKeyDoublesNothing(t *testing.T) {
 	if !strings.Contains(out, "loaded 0 rows") {
 		t.Errorf("a resumed finished copy loaded rows again:\n%s", out)
 	}
+	// A run that is not a --resume starts from the beginning, whatever an
+	// earlier run saved: after emptying the table, it loads every row.
+	out = mustCopy(t, src, "sqlite:"+db, "--key", "id", "--batch", "100", "--if-exists", "truncate")
+	if !strings.Contains(out, "loaded 5000 rows") {
+		t.Errorf("a copy that starts over after --if-exists truncate:\n%s", out)
+	}
 	h, err := sqlite.Open(db)
 	if err != nil {
 		t.Fatal(err)

@@ -330,14 +330,8 @@ func jobConfig(ctx context.Context, w io.Writer, f runFlags, r *jobRun) (weir.Co
 			return cfg, nil, nil, err
 		}
 		name := "run " + f.file + ": " + r.src.desc
-		if f.resume {
-			pos, err := store.Load(ctx, name)
-			if err != nil {
-				return cfg, nil, nil, fmt.Errorf("read the checkpoint of %q in %s: %w", name, r.tgt.db, err)
-			}
-			if pos != nil {
-				fmt.Fprintf(w, "resuming after position %s (saved by an earlier run)\n", pos)
-			}
+		if store, err = resumeStore(ctx, w, store, name, f.resume, r.tgt.db); err != nil {
+			return cfg, nil, nil, err
 		}
 		opts = append(opts, weir.WithCheckpoint(store, name))
 	} else if f.resume {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,6 +66,21 @@ func TestUsersJobMatchesMigrate(t *testing.T) {
 		if na != nb || sa != sb {
 			t.Errorf("%s: migrate made %d rows (checksum %s), the job %d (%s)", table, na, sa, nb, sb)
 		}
+	}
+
+	// Run again, emptying the tables first: a run that is not a --resume
+	// starts from the beginning, whatever the last one saved.
+	again := filepath.Join(t.TempDir(), "job.yaml")
+	spec, err := os.ReadFile("../../examples/users/job.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(again, []byte(strings.Replace(string(spec), "on_error: fail", "on_error: fail\n  if_exists: truncate", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = weirCmd(t, "run", again, "--from", path, "--to", viaJob.URL(), "--progress", "off")
+	if code != exitOK || !strings.Contains(out, "loaded 25200 rows into 15 tables") {
+		t.Fatalf("run again with if_exists: truncate: exit %d\n%s%s", code, out, errOut)
 	}
 
 	// plan checks the same job against the loaded target and loads nothing.
