@@ -55,6 +55,13 @@ type copyFlags struct {
 	progress        string
 }
 
+// defaultCopyBatch is weir copy's batch size. A bulk copy pays a
+// transaction per batch (BEGIN with its id, COPY, COMMIT): at weir's
+// engine default of 128 records that overhead doubled PostgreSQL's CPU per
+// row on an 8-column CSV (bench/pgload/run.sh --copycmd-rows); 5,000 rows
+// keep it small while a batch of typical rows stays a few MB.
+const defaultCopyBatch = 5000
+
 // ifExists values, the first the default: a table that holds rows is
 // refused, so that running the same copy twice never doubles them.
 var ifExistsModes = []string{"fail", "append", "truncate", "replace"}
@@ -76,7 +83,7 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 	fs.StringVar(&f.ifExists, "if-exists", "fail", "when the target table already holds rows: fail (refuse), append, truncate (empty it first) or replace (drop and create it)")
 	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same copy stopped (a checkpoint kept in the target); needs --key, or PostgreSQL")
 	f.reject.register(fs)
-	fs.IntVar(&f.batch, "batch", 0, "records per batch (0: weir's default, 128)")
+	fs.IntVar(&f.batch, "batch", defaultCopyBatch, "records per batch: one COPY or INSERT transaction each")
 	fs.IntVar(&f.workers, "workers", 0, "batches converted at once (0: one per CPU)")
 	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite and files take one at a time)")
 	fs.BoolVar(&f.verify, "verify", false, "after the load, count the source's records again and the target's rows, and compare")
@@ -160,7 +167,7 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	if dl != nil {
 		opts = append(opts, weir.WithDeadLetter(dl))
 	}
-	p, err := weir.New(src.src, plan.transform(), weir.Sink[connect.Row](sink), cfg, opts...)
+	p, err := weir.New(src.src, plan.transform(src.names), weir.Sink[connect.Row](sink), cfg, opts...)
 	if err != nil {
 		return &usageError{err}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync"
 	"fmt"
 	"io"
 	"slices"
@@ -174,9 +175,25 @@ func (p *copyPlan) apply(ctx context.Context, tgt *copyTarget) error {
 
 // transform converts each source row to the target's columns and types; a
 // value that does not fit fails its record (or sets it aside under
-// --on-error skip) with the line and column.
-func (p *copyPlan) transform() weir.Transform[connect.Row, connect.Row] {
+// --on-error skip) with the line and column. When the target's columns are
+// the source's, in the same order (the common case), each row is converted
+// in place through a per-worker scratch row, which costs no allocation; a
+// row that fails keeps its source values, for the reject file.
+func (p *copyPlan) transform(src []string) weir.Transform[connect.Row, connect.Row] {
 	n := len(p.cols)
+	if slices.Equal(src, columnNames(p.cols)) {
+		scratch := sync.Pool{New: func() any { s := make([]connect.Value, 0, n); return &s }}
+		return weir.InPlace(func(_ context.Context, r *connect.Row) error {
+			buf := scratch.Get().(*[]connect.Value)
+			defer scratch.Put(buf)
+			out, err := p.conv.Convert(*r, (*buf)[:0])
+			if err != nil {
+				return err
+			}
+			copy(r.Values, out)
+			return nil
+		})
+	}
 	return weir.Map(func(_ context.Context, in connect.Row) (connect.Row, error) {
 		out, err := p.conv.Convert(in, make([]connect.Value, 0, n))
 		return connect.Row{Values: out, Pos: in.Pos}, err

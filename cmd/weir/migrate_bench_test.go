@@ -94,3 +94,39 @@ func BenchmarkJobVsMigrate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCopyCSV runs `weir copy` of a 200,000-row, 8-column CSV file
+// (integers, text, a decimal, a timestamp, JSON) into a new PostgreSQL
+// table, and into SQLite: one op is one whole command, the table created
+// from inferred types. bench/pgload/run.sh --copycmd-rows compares the
+// same command with psql \copy and sqlite3 .import.
+func BenchmarkCopyCSV(b *testing.B) {
+	const n = 200_000
+	var sb strings.Builder
+	sb.WriteString("id,first_name,last_name,city,email,score,created_at,attrs\n")
+	for i := range n {
+		fmt.Fprintf(&sb, "%d,Ada%d,Lovelace,London,ada%d@example.com,%d.%02d,2024-05-%02dT10:%02d:00Z,\"{\"\"plan\"\": \"\"pro\"\", \"\"seats\"\": %d}\"\n",
+			i+1, i%97, i, i%1000, i%100, 1+i%28, i%60, i%50)
+	}
+	path := filepath.Join(b.TempDir(), "people.csv")
+	if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	pg := pgtest.New(b)
+	for _, c := range []struct{ name, target string }{
+		{"postgres", pg.URL() + "&table=people"},
+		{"sqlite", "sqlite:" + filepath.Join(b.TempDir(), "p.db") + "?table=people"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			cpu := clientCPU()
+			for b.Loop() {
+				var out, errOut strings.Builder
+				if code := run([]string{"copy", path, c.target, "--if-exists", "replace", "--progress", "off"}, &out, &errOut); code != exitOK {
+					b.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(clientCPU()-cpu)/float64(n*b.N), "client-cpu-ns/row")
+		})
+	}
+}
