@@ -88,19 +88,9 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite and files take one at a time)")
 	fs.BoolVar(&f.verify, "verify", false, "after the load, count the source's records again and the target's rows, and compare")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto, bar, log or off")
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return f, errHelp
-			}
-			return f, &usageError{err}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0)) // flags may follow the arguments
-		args = fs.Args()[1:]
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return f, err
 	}
 	if len(pos) != 2 {
 		return f, usagef("copy takes SOURCE and TARGET, got %d arguments (weir copy -h for help)", len(pos))
@@ -255,4 +245,23 @@ func describeColumns(cols []connect.Column) string {
 		parts[i] = c.Name + " " + c.Type.String()
 	}
 	return strings.Join(parts, ", ")
+}
+
+// parseArgs parses args with fs, letting flags come before, between or
+// after the positional arguments, which it returns.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, &usageError{err}
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }

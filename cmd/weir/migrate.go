@@ -553,15 +553,7 @@ func report(w io.Writer, st weir.Stats, rows map[string]int64, total int64) {
 	for _, name := range users.TableNames() {
 		fmt.Fprintf(w, "%-14s %12d\n", name, rows[name])
 	}
-	fmt.Fprintf(w, "\n%-10s %6s %8s %10s %10s %10s\n", "stage", "busy", "batches", "p50", "p95", "p99")
-	for _, s := range []struct {
-		name string
-		s    weir.StageStats
-	}{{"extract", st.Extract}, {"transform", st.Transform}, {"load", st.Load}} {
-		fmt.Fprintf(w, "%-10s %5.0f%% %8d %10s %10s %10s\n", s.name, 100*s.s.Utilization(st.Elapsed), s.s.Batches,
-			round(s.s.Latency.P50), round(s.s.Latency.P95), round(s.s.Latency.P99))
-	}
-	fmt.Fprintf(w, "\nbottleneck: %s\n", advice(st.Bottleneck()))
+	stageTable(w, st)
 }
 
 func round(d time.Duration) string {

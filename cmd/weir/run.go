@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -52,19 +51,9 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (runFlags, error
 	fs.StringVar(&f.to, "to", "", "load into this database instead of the job's target (sqlite:PATH or postgres://…)")
 	fs.BoolVar(&f.resume, "resume", false, "run: continue where the last run of the same job stopped, loading idempotently (ON CONFLICT DO NOTHING on the tables' keys)")
 	fs.StringVar(&f.progress, "progress", "auto", "run: progress display: auto, bar, log or off")
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return f, errHelp
-			}
-			return f, &usageError{err}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return f, err
 	}
 	if len(pos) != 1 {
 		return f, usagef("%s takes one job file, got %d arguments (weir %s -h for help)", cmd, len(pos), cmd)

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/weir-etl/weir"
 	"github.com/weir-etl/weir/connect"
 	"github.com/weir-etl/weir/connect/postgres"
@@ -102,24 +100,9 @@ func openTarget(ctx context.Context, spec string, loadConcurrency int) (*target,
 		}, nil
 	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
 		name := redact.String(spec)
-		cfg, err := pgxpool.ParseConfig(spec)
+		pool, err := dialPostgres(ctx, spec, name, max(loadConcurrency, 4)+1)
 		if err != nil {
-			// pgx masks the passwords it recognises in its message, on a
-			// best effort; redact.Error masks the ones it missed.
-			return nil, usagef("--to %s: not a valid PostgreSQL URL: %w", name, redact.Error(err, spec))
-		}
-		cfg.MaxConns = int32(max(loadConcurrency, 4) + 1)
-		cctx, cancel := context.WithTimeout(ctx, connectTimeout)
-		defer cancel()
-		pool, err := pgxpool.NewWithConfig(cctx, cfg)
-		if err == nil {
-			err = pool.Ping(cctx)
-		}
-		if err != nil {
-			if pool != nil {
-				pool.Close()
-			}
-			return nil, usagef("cannot reach PostgreSQL at %s: %w", name, redact.Error(err, spec))
+			return nil, err
 		}
 		quoted := make([]string, 0, users.NumTables)
 		for _, n := range users.TableNames() {
