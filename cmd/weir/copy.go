@@ -231,7 +231,7 @@ func copyConfig(ctx context.Context, w io.Writer, f copyFlags, src *copySource, 
 			if cfg.OnLoadError == weir.Skip {
 				return cfg, nil, nil, usagef("--resume without --key loads each batch and its checkpoint in one transaction, which cannot set records aside at load: pass --key, or --on-error fail")
 			}
-			cfg.LoadConcurrency = 1
+			cfg.LoadConcurrency = 0 // the workers commit, in order
 		}
 	}
 	dl, err := f.reject.open()

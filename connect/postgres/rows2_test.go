@@ -276,4 +276,24 @@ func TestRowSinkConformance(t *testing.T) {
 			})
 		})
 	}
+	t.Run("WriteCheckpoint", func(t *testing.T) {
+		conntest.CheckpointSink(t, conntest.CheckpointSinkCase[connect.Row]{
+			Open: func(t *testing.T) (weir.CheckpointSink[connect.Row], weir.CheckpointStore, func() []connect.Row) {
+				pool := newDB(t, `CREATE TABLE r (id bigint PRIMARY KEY, t text, n numeric, at timestamptz, j jsonb)`)
+				sink, err := postgres.NewRowSink(pool, postgres.RowSinkConfig{
+					Table: connect.Table{Name: "r", Columns: []string{"id", "t", "n", "at", "j"}, Key: []string{"id"}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				store, err := postgres.NewCheckpointStore(t.Context(), pool)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sink, store, func() []connect.Row { return readTable(t, pool, "r") }
+			},
+			Records: recs,
+			Equal:   func(a, b connect.Row) bool { return fmt.Sprint(a.Values) == fmt.Sprint(b.Values) },
+			Failing: failing,
+		})
+	})
 }

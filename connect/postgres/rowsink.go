@@ -128,10 +128,35 @@ func (s *RowSink) Write(ctx context.Context, batch []connect.Row) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	return s.write(ctx, batch, nil)
+}
+
+// WriteCheckpoint implements weir.CheckpointSink for weir.WithExactlyOnce:
+// it loads batch (which may be empty) and saves pos as job's position in
+// the same transaction, so both commit or neither does. The checkpoint
+// table must exist: create it with [NewCheckpointStore], which is also the
+// store to pass to WithExactlyOnce.
+func (s *RowSink) WriteCheckpoint(ctx context.Context, batch []connect.Row, job string, pos []byte) error {
+	if job == "" || len(pos) == 0 {
+		return errors.New("postgres: WriteCheckpoint needs a job name and a position")
+	}
+	return s.write(ctx, batch, func(tx txDB) error { return saveCheckpoint(ctx, tx, job, pos) })
+}
+
+// write loads batch in one transaction, running also (when set) inside it
+// after the rows.
+func (s *RowSink) write(ctx context.Context, batch []connect.Row, also func(txDB) error) error {
 	var n int64
 	err := inTx(ctx, s.db, "", s.wait, func(tx txDB) (err error) {
-		n, err = s.writeTx(ctx, tx, batch)
-		return err
+		if len(batch) > 0 {
+			if n, err = s.writeTx(ctx, tx, batch); err != nil {
+				return err
+			}
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
