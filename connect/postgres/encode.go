@@ -7,7 +7,7 @@ import (
 	"io"
 	"math"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -278,10 +278,12 @@ type copyReader struct {
 	off    int
 	tmp    []byte // scratch for numerics
 	err    error
-	// abandoned is set when the COPY failed: pgconn may still call Read
-	// from a goroutine of its own, which must then stop at once rather
-	// than read the batch (which the caller reuses).
-	abandoned atomic.Bool
+	// mu orders Read with abandon: when a COPY fails, pgconn may still
+	// call Read from a goroutine of its own (it does not wait for it when
+	// the connection breaks), which must then stop at once rather than
+	// read the batch, which the caller reuses.
+	mu        sync.Mutex
+	abandoned bool
 }
 
 // reset prepares r to stream rows into the columns cols.
@@ -293,13 +295,25 @@ func (r *copyReader) reset(table string, cols []column, binary bool, rows []conn
 // errAbandoned ends a Read of a COPY that already failed.
 var errAbandoned = errors.New("postgres: COPY abandoned")
 
+// abandon ends r's use after a failed COPY: a later Read (from pgconn's
+// goroutine) returns at once. It returns the error Read met encoding a
+// row, if any.
+func (r *copyReader) abandon() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.abandoned = true
+	return r.err
+}
+
 // release drops the reader's reference to the batch.
 func (r *copyReader) release() { r.rows = nil }
 
 // Read fills p with the next encoded bytes. It encodes rows until at least
 // len(p) bytes are pending or the batch is done.
 func (r *copyReader) Read(p []byte) (int, error) {
-	if r.abandoned.Load() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.abandoned {
 		return 0, errAbandoned
 	}
 	if r.err != nil {

@@ -179,7 +179,7 @@ func (s *RowSink) writeTx(ctx context.Context, tx txDB, batch []connect.Row) (in
 			r.release()
 			s.readers.Put(r)
 		} else {
-			r.abandoned.Store(true)
+			r.abandon()
 		}
 	}()
 	cols, err := s.columns(ctx, tx)
@@ -274,8 +274,8 @@ func (s *RowSink) columns(ctx context.Context, tx txDB) (*rowSinkColumns, error)
 // refused (SQLSTATE class 22) as a *weir.RecordError for the row at the
 // COPY line it names, or err with the table and the server's detail.
 func (s *RowSink) copyErr(r *copyReader, batch []connect.Row, err error) error {
-	if r.err != nil {
-		return r.err
+	if err := r.abandon(); err != nil {
+		return err
 	}
 	wrapped := s.t.wrap("copy", err)
 	var pg *pgconn.PgError
