@@ -133,6 +133,12 @@ func restoreConstraints(ctx context.Context, pool *pgxpool.Pool, name string) er
 	if _, err := tx.Exec(ctx, saveSQL); err != nil { // a table from an older weir has no kind yet
 		return fail(err)
 	}
+	// Each index is built by sorting its table: give the sort room (the
+	// server's default, 64 MB, spills a 12M-row table to disk), for this
+	// transaction only.
+	if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+		return fail(err)
+	}
 	rows, err := tx.Query(ctx, `SELECT tbl, name, def, kind::text FROM `+deferredFKs+`
 		ORDER BY CASE kind WHEN 'p' THEN 0 WHEN 'u' THEN 1 WHEN 'i' THEN 2 ELSE 3 END, tbl, name`)
 	if err != nil {
