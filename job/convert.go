@@ -3,6 +3,7 @@ package job
 import (
 	"errors"
 	"fmt"
+	copyrules "github.com/weir-etl/weir/connect/schema"
 	"math"
 	"math/big"
 	"strconv"
@@ -93,35 +94,42 @@ func convertBool(b bool, t connect.Type) (connect.Value, error) {
 	return connect.Value{}, notA("a boolean", strconv.FormatBool(b), t, errNot)
 }
 
-// convertNumber converts a number's literal text (JSON's grammar).
+// convertNumber converts a number's literal text (JSON's grammar). The
+// numeric types follow weir copy's rules (connect/schema): exact, or an
+// error.
 func convertNumber(s string, t connect.Type) (connect.Value, error) {
-	var err error
 	switch t {
 	case connect.TypeText:
 		return connect.Text(s), nil
-	case connect.TypeNumeric:
-		return connect.Numeric(s), nil
 	case connect.TypeJSON:
 		return connect.JSON(s), nil
-	case connect.TypeInt32, connect.TypeInt64:
-		var i int64
-		if i, err = parseInt(s, t); err == nil {
-			return intValue(i, t), nil
+	case connect.TypeNumeric, connect.TypeInt32, connect.TypeInt64, connect.TypeFloat64:
+		v, err := copyrules.Convert(t, connect.Numeric(s))
+		if err == nil {
+			return v, nil
 		}
-	case connect.TypeFloat64:
-		var f float64
-		if f, err = parseFloat(s); err == nil {
-			return connect.Float64(f), nil
-		}
-	default:
-		err = errNot
+		return connect.Value{}, notA("a number", shorten(s), t, reason(err))
 	}
-	return connect.Value{}, notA("a number", shorten(s), t, err)
+	return connect.Value{}, notA("a number", shorten(s), t, errNot)
 }
 
-// convertString converts a string, parsing it for the non-text types.
+// reason is why connect/schema refused a value: errNot for a value that
+// does not parse (notA's message says it all), the cause for one out of
+// range or too precise.
+func reason(err error) error {
+	var ve *copyrules.ValueError
+	if errors.As(err, &ve) && ve.Err != nil && ve.Err.Error() != "invalid syntax" {
+		return ve.Err
+	}
+	return errNot
+}
+
+// convertString converts a string. A string into json is a JSON string
+// and into bytes its UTF-8 bytes (a string is a value here, not a field's
+// raw text as in weir copy); the other types parse it by weir copy's rules
+// (connect/schema), so a job and a copy read "2024-05-01", "t" or "007"
+// alike.
 func convertString(s string, t connect.Type, buf *[]byte) (connect.Value, error) {
-	var err error
 	switch t {
 	case connect.TypeText:
 		return connect.Text(s), nil
@@ -130,36 +138,12 @@ func convertString(s string, t connect.Type, buf *[]byte) (connect.Value, error)
 		return connect.JSON(string(*buf)), nil
 	case connect.TypeBytes:
 		return connect.Bytes([]byte(s)), nil
-	case connect.TypeBool:
-		var b bool
-		if b, err = strconv.ParseBool(s); err == nil {
-			return connect.Bool(b), nil
-		}
-		err = errNot
-	case connect.TypeInt32, connect.TypeInt64:
-		var i int64
-		if i, err = parseInt(s, t); err == nil {
-			return intValue(i, t), nil
-		}
-	case connect.TypeFloat64:
-		var f float64
-		if f, err = parseFloat(s); err == nil {
-			return connect.Float64(f), nil
-		}
-	case connect.TypeNumeric:
-		if isDecimal(s) {
-			return connect.Numeric(s), nil
-		}
-		err = errNot
-	case connect.TypeDate, connect.TypeTimestamp, connect.TypeTimestampTZ:
-		var tm time.Time
-		if tm, err = parseTime(s, t); err == nil {
-			return timeValue(tm, t), nil
-		}
-	default:
-		err = errNot
 	}
-	return connect.Value{}, notA("a string", strconv.Quote(shorten(s)), t, err)
+	v, err := copyrules.Convert(t, connect.Text(s))
+	if err == nil {
+		return v, nil
+	}
+	return connect.Value{}, notA("a string", strconv.Quote(shorten(s)), t, reason(err))
 }
 
 // convert converts a Go value an expression computed.
