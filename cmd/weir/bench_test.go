@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -17,13 +18,14 @@ import (
 )
 
 // tinyBench are flags that make every table of `weir bench` quick: a
-// handful of records per cell, a 2 × 2 sweep, one run each.
+// handful of records per cell, a 2 × 2 sweep, three runs each (so that
+// every figure has a range).
 var tinyBench = []string{
-	"--records", "2000", "--fat-records", "8", "--runs", "1",
+	"--records", "2000", "--fat-records", "8", "--runs", "3", "--sweep-runs", "3",
 	"--batches", "8,64", "--workers", "1,2",
 	"--memory-records", "3000", "--cpu-records", "2000", "--io-records", "400",
 	"--cpu-rounds", "4", "--io-round-trip", "50us", "--io-per-record", "1us",
-	"--adaptive-runs", "1", "--adaptive-time", "30ms", "--cell-time", "2s",
+	"--adaptive-runs", "3", "--adaptive-time", "30ms", "--cell-time", "2s",
 }
 
 // benchRows runs `weir bench --json` with args and decodes its rows both
@@ -61,7 +63,7 @@ func TestBenchJSONHasEveryRow(t *testing.T) {
 		t.Fatalf("rows per table %v, want %v", count, want)
 	}
 	fields := []string{"table", "workload", "sink", "engine", "config", "batch", "workers", "records", "seconds",
-		"records_per_sec", "allocs_per_record", "peak_heap_bytes", "peak_rss_bytes", "best"}
+		"records_per_sec", "records_per_sec_min", "records_per_sec_max", "runs", "allocs_per_record", "peak_heap_bytes", "peak_rss_bytes", "best"}
 	for i, m := range raw {
 		for _, f := range fields {
 			if _, ok := m[f]; !ok {
@@ -74,6 +76,10 @@ func TestBenchJSONHasEveryRow(t *testing.T) {
 	for _, r := range rows {
 		if r.Engine != "weir" || r.RecordsPerSec <= 0 || r.Seconds <= 0 || r.Records <= 0 || r.PeakHeapBytes == 0 || r.AllocsPerRecord <= 0 {
 			t.Errorf("implausible row %+v", r)
+		}
+		// Every figure is a median of 3 runs within their range.
+		if r.Runs != 3 || r.RecordsPerSecMin <= 0 || r.RecordsPerSecMin > r.RecordsPerSec || r.RecordsPerSec > r.RecordsPerSecMax {
+			t.Errorf("row %+v: want 3 runs and min <= median <= max", r)
 		}
 		if r.Best && (r.Table != "sweep" || r.Config != "static") {
 			t.Errorf("best set outside the sweep's static cells: %+v", r)
@@ -108,7 +114,7 @@ func TestBenchJSONHasEveryRow(t *testing.T) {
 			t.Errorf("sweep of %s has %d best cells, want 1", sink, bestPerSink[sink])
 		}
 	}
-	// The best cell is the fastest of its sweep.
+	// The best cell has the highest median of its sweep.
 	for _, r := range rows {
 		if r.Table != "sweep" || r.Best {
 			continue
@@ -169,16 +175,35 @@ func TestBenchMarkdownAndChart(t *testing.T) {
 			t.Errorf("%s sweep table:\n%s", sink, sec)
 		}
 	}
-	var adaptive []string
+
+	// Every figure of records/s is "median [min..max]": one in each
+	// config row, one per sweep cell (2 per row), three in each adaptive
+	// row (the sweep's figure, static and adaptive re-measured).
+	var config, sweep, adaptive int
 	for line := range strings.SplitSeq(out, "\n") {
-		for _, sink := range []string{"memory", "cpu", "io"} {
-			if strings.HasPrefix(line, "| "+sink+" | batch ") {
-				adaptive = append(adaptive, line)
-			}
+		var want int
+		switch {
+		case slices.ContainsFunc(seedConfigs, func(sc seedConfig) bool { return strings.HasPrefix(line, "| "+sc.label+" |") }):
+			want = 1
+			config++
+		case strings.HasPrefix(line, "| 8 |"), strings.HasPrefix(line, "| 64 |"):
+			want = 2
+			sweep++
+		case slices.ContainsFunc([]string{"memory", "cpu", "io"}, func(s string) bool { return strings.HasPrefix(line, "| "+s+" | batch ") }):
+			want = 3
+			adaptive++
+		default:
+			continue
+		}
+		if got := len(rateRangeRE.FindAllString(line, -1)); got != want {
+			t.Errorf("%d \"median [min..max]\" figures in %q, want %d", got, line, want)
 		}
 	}
-	if len(adaptive) != 3 {
-		t.Errorf("adaptive table has %d sink rows, want 3:\n%s", len(adaptive), strings.Join(adaptive, "\n"))
+	if config != 8 || sweep != 6 || adaptive != 3 {
+		t.Errorf("%d config rows, %d sweep rows, %d adaptive rows; want 8, 6 and 3", config, sweep, adaptive)
+	}
+	if n := strings.Count(out, " records/s over 3 runs; "); n != 3 {
+		t.Errorf("%d \"Best:\" lines give the runs, want 3", n)
 	}
 
 	f, err := os.Open(chart)
@@ -194,6 +219,10 @@ func TestBenchMarkdownAndChart(t *testing.T) {
 		t.Errorf("chart is %v, want room for three panels", b)
 	}
 }
+
+// rateRangeRE matches a figure of records/s with its range, as fmtRate
+// writes them: "4.13M [3.90M..4.41M]".
+var rateRangeRE = regexp.MustCompile(`\d[\d.]*[KM]? \[\d[\d.]*[KM]?\.\.\d[\d.]*[KM]?\]`)
 
 // TestBenchHelperProcess is not a test: it is the child process of
 // TestBenchChildProcesses, measuring one cell as `weir bench --run-cell`
@@ -235,6 +264,10 @@ func TestBenchChildProcesses(t *testing.T) {
 	for _, r := range rows {
 		if r.Records != 500 || r.Workers != 2 {
 			t.Errorf("row %+v: want 500 records with 2 workers", r)
+		}
+		// --sweep-runs defaults to 3: three children per cell, combined.
+		if r.Runs != 3 || r.RecordsPerSecMin > r.RecordsPerSec || r.RecordsPerSec > r.RecordsPerSecMax {
+			t.Errorf("row %+v: want the median of 3 runs within their range", r)
 		}
 		if statusErr == nil && r.PeakRSSBytes < r.PeakHeapBytes {
 			t.Errorf("row %+v: the child's peak RSS is below its peak heap", r)
@@ -307,6 +340,7 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 		{[]string{"--workers", "1,,2"}, "--workers"},
 		{[]string{"--memory-records", "1,2"}, "takes one count"},
 		{[]string{"--runs", "0"}, "--runs must be at least 1"},
+		{[]string{"--sweep-runs", "0"}, "--sweep-runs must be at least 1"},
 		{[]string{"--adaptive-runs", "0"}, "--adaptive-runs"},
 		{[]string{"--adaptive-time", "0s"}, "--adaptive-time"},
 		{[]string{"--cell-time", "-1s"}, "--cell-time"},
@@ -371,9 +405,78 @@ func TestAggregateTakesTheMedianRun(t *testing.T) {
 	if got.rate() != 50 || got.AllocsPerRecord != 3 || got.PeakHeap != 30 || got.PeakRSS != 50 || got.Runs != 5 {
 		t.Errorf("aggregate = %+v (%.0f/s), want the 50/s run, 3 allocs, peaks 30 and 50, 5 runs", got, got.rate())
 	}
+	if got.RateMin != 20 || got.RateMax != 200 || got.Capped {
+		t.Errorf("aggregate = %+v, want rates from 20/s to 200/s, not capped", got)
+	}
+	// Capped if any run was, though the median one was not; the range of
+	// results that are themselves aggregates spans theirs.
+	capped := slices.Clone(rs)
+	capped[4].Capped = true
+	capped[1].RateMin, capped[1].RateMax = 5, 30
+	if got := aggregate(capped); !got.Capped || got.RateMin != 5 || got.RateMax != 200 {
+		t.Errorf("aggregate = %+v, want capped, rates from 5/s to 200/s", got)
+	}
 	// With an even count, the lower middle.
 	if got := aggregate(rs[:4]); got.rate() != 25 {
 		t.Errorf("aggregate of 4 runs took the %.0f/s run, want 25/s", got.rate())
+	}
+}
+
+// TestSweepBestFollowsTheMedian feeds the sweep a cell with the fastest
+// single run (its first) but a poor median: the best cell must be the one
+// with the highest median, and each cell must show its median and range.
+func TestSweepBestFollowsTheMedian(t *testing.T) {
+	run := func(rate float64) cellResult {
+		return cellResult{Records: int64(rate), Seconds: 1, Runs: 1, RateMin: rate, RateMax: rate}
+	}
+	var cells []benchCell
+	for _, b := range []int{8, 64} {
+		for _, w := range []int{1, 2} {
+			cells = append(cells, benchCell{Table: tableSweep, Workload: "slim", Sink: "cpu", Batch: b, Workers: w})
+		}
+	}
+	runs := [][]cellResult{
+		{run(9000), run(100), run(110)}, // 8 × 1: the fastest run, the worst median
+		{run(200), run(210), run(190)},  // 8 × 2
+		{run(290), run(310), run(300)},  // 64 × 1: the best median
+		{run(250), run(280), run(260)},  // 64 × 2: the second-best
+	}
+	for i := range runs {
+		for j := range runs[i] {
+			runs[i][j].Batch, runs[i][j].Workers = cells[i].Batch, cells[i].Workers
+		}
+	}
+	sw := newBenchSweep("cpu", 1000, cells, runs)
+	if b := sw.rows[sw.best]; b.Batch != 64 || b.Workers != 1 || !b.Best || b.RecordsPerSec != 300 {
+		t.Errorf("best cell %+v, want 64 × 1 at a median of 300/s", b)
+	}
+	for i, row := range sw.rows {
+		if row.Best != (i == 2) {
+			t.Errorf("row %d (%d × %d) best = %v", i, row.Batch, row.Workers, row.Best)
+		}
+	}
+	if r := sw.rows[0]; r.RecordsPerSec != 110 || r.RecordsPerSecMin != 100 || r.RecordsPerSecMax != 9000 || r.Runs != 3 {
+		t.Errorf("8 × 1 row %+v, want 110/s in [100..9000] over 3 runs", r)
+	}
+	if n := sw.overlapsBest(); n != 1 {
+		t.Errorf("%d cells overlap the best one's range, want 1 (8 × 1, whose lucky run reaches it)", n)
+	}
+
+	var b bytes.Buffer
+	out := &benchOut{w: &b}
+	out.sweepTable(benchFlags{workers: []int{1, 2}, cpuRounds: 4}, sw)
+	for _, want := range []string{
+		"| 8 | 110 [100..9.00K] | 200 [190..210] |",
+		"| 64 | **300 [290..310]** | 260 [250..280] |",
+		"Best: batch 64 × 1 worker, 300 [290..310] records/s over 3 runs; 1 other cell's range reaches into its own",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("sweep table lacks %q:\n%s", want, b.String())
+		}
+	}
+	chart := filepath.Join(t.TempDir(), "sweep.png")
+	if err := writeBenchChart(chart, []benchSweep{sw}, []int{1, 2}); err != nil {
+		t.Errorf("chart of medians with ranges: %v", err)
 	}
 }
 
