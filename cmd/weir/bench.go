@@ -130,7 +130,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	fs.StringVar(&memRecords, "memory-records", "2M", "slim records per sweep cell on the memory-bound sink")
 	fs.StringVar(&cpuRecords, "cpu-records", "1M", "slim records per sweep cell on the CPU-bound sink")
 	fs.StringVar(&ioRecords, "io-records", "500k", "slim records per sweep cell on the I/O-bound sink")
-	fs.DurationVar(&f.cellTime, "cell-time", 500*time.Millisecond, "a sweep or adaptive cell stops reading after this long even if records remain (0: no cap)")
+	fs.DurationVar(&f.cellTime, "cell-time", 200*time.Millisecond, "a run of a sweep cell stops reading after this long even if records remain (0: no cap); 200ms since the sweep runs each cell 3 times (--sweep-runs)")
 	fs.IntVar(&f.cpuRounds, "cpu-rounds", bench.DefaultCPURounds, "hashing rounds per record of the CPU-bound sink")
 	fs.DurationVar(&f.io.RoundTrip, "io-round-trip", bench.DefaultRoundTrip, "fixed latency of one write to the I/O-bound sink")
 	fs.DurationVar(&f.io.PerRecord, "io-per-record", bench.DefaultPerRecord, "added latency per record of one write to the I/O-bound sink")

@@ -214,21 +214,23 @@ func loadAverage() string {
 	return "unknown"
 }
 
-// fmtRate writes r with three significant digits and a K or M suffix.
+// fmtRate writes r with three significant digits and a K or M suffix. The
+// thresholds sit where rounding carries into a fourth digit, so that
+// 999,600 is "1.00M", not "1000K".
 func fmtRate(r float64) string {
 	unit := ""
 	switch {
 	case r == 0:
 		return "0"
-	case r >= 1e6:
+	case r >= 999_500:
 		r, unit = r/1e6, "M"
-	case r >= 1e3:
+	case r >= 999.5:
 		r, unit = r/1e3, "K"
 	}
 	switch {
-	case r >= 100:
+	case r >= 99.95:
 		return fmt.Sprintf("%.0f%s", r, unit)
-	case r >= 10:
+	case r >= 9.995:
 		return fmt.Sprintf("%.1f%s", r, unit)
 	}
 	return fmt.Sprintf("%.2f%s", r, unit)

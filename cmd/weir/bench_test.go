@@ -483,7 +483,8 @@ func TestSweepBestFollowsTheMedian(t *testing.T) {
 func TestBenchFormats(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{fmtRate(0), "0"}, {fmtRate(950), "950"}, {fmtRate(39_000), "39.0K"}, {fmtRate(110_400), "110K"},
-		{fmtRate(3_456_789), "3.46M"}, {groupDigits(1_000_000), "1,000,000"}, {groupDigits(999), "999"},
+		{fmtRate(3_456_789), "3.46M"}, {fmtRate(999_600), "1.00M"}, {fmtRate(999.7), "1.00K"},
+		{fmtRate(99_970), "100K"}, {fmtRate(9_997), "10.0K"}, {fmtRate(99.4), "99.4"}, {groupDigits(1_000_000), "1,000,000"}, {groupDigits(999), "999"},
 		{groupDigits(-12345), "-12,345"}, {fmtBytes(0), "–"}, {fmtBytes(20 << 20), "20.0 MiB"},
 	} {
 		if tc.got != tc.want {
