@@ -37,9 +37,13 @@ weir's own engine:
      user records into a SumSink, with time, records/s, peak heap, peak RSS
      and allocations per record, next to the guide's published numbers;
   2. a sweep of batch size × workers on a memory-, a CPU- and an I/O-bound
-     sink, best cell marked;
+     sink, in rounds of shuffled cells, the cell with the best median
+     marked;
   3. the adaptive engine (weir.Config{Adaptive: true}) against the best
      static cell of each sink.
+
+Every figure of records/s is the median of a cell's runs with the slowest
+and fastest run in brackets, "median [min..max]" (one run: no range).
 
 Markdown tables go to stdout (or one JSON array with --json), progress to
 stderr. Each cell runs in a child process of its own, so that its peak RSS
@@ -87,6 +91,7 @@ func runBench(args []string, stdout, stderr io.Writer, child func(ctx context.Co
 type benchFlags struct {
 	records, fatRecords []int
 	runs                int
+	sweepRuns           int
 	tables              []string
 	sinks               []string
 	batches, workers    []int
@@ -116,7 +121,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	}
 	fs.StringVar(&records, "records", "5000,1000000", "slim records per run of the configuration table, a comma list (k and M suffixes allowed)")
 	fs.StringVar(&fatRecords, "fat-records", "5000,20000", "fat records (~55 KB each) per run of the configuration table, a comma list")
-	fs.IntVar(&f.runs, "runs", 3, "runs per cell of the configuration table; the median run is reported")
+	fs.IntVar(&f.runs, "runs", 3, "runs per cell of the configuration table; the median run is reported, with the range of the runs' rates")
+	fs.IntVar(&f.sweepRuns, "sweep-runs", 3, "runs per cell of the sweep, in rounds that each run every cell once in a shuffled order; cells are compared by their median, reported with the range of the runs' rates")
 	fs.StringVar(&tables, "tables", "config,sweep,adaptive", "tables to produce: config, sweep, adaptive (adaptive needs sweep)")
 	fs.StringVar(&sinks, "sinks", "memory,cpu,io", "sinks of the sweep")
 	fs.StringVar(&batches, "batches", "1,8,64,128,256,500,1000,4096", "batch sizes of the sweep")
@@ -124,12 +130,12 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	fs.StringVar(&memRecords, "memory-records", "2M", "slim records per sweep cell on the memory-bound sink")
 	fs.StringVar(&cpuRecords, "cpu-records", "1M", "slim records per sweep cell on the CPU-bound sink")
 	fs.StringVar(&ioRecords, "io-records", "500k", "slim records per sweep cell on the I/O-bound sink")
-	fs.DurationVar(&f.cellTime, "cell-time", 500*time.Millisecond, "a sweep or adaptive cell stops reading after this long even if records remain (0: no cap)")
+	fs.DurationVar(&f.cellTime, "cell-time", 200*time.Millisecond, "a run of a sweep cell stops reading after this long even if records remain (0: no cap); 200ms since the sweep runs each cell 3 times (--sweep-runs)")
 	fs.IntVar(&f.cpuRounds, "cpu-rounds", bench.DefaultCPURounds, "hashing rounds per record of the CPU-bound sink")
 	fs.DurationVar(&f.io.RoundTrip, "io-round-trip", bench.DefaultRoundTrip, "fixed latency of one write to the I/O-bound sink")
 	fs.DurationVar(&f.io.PerRecord, "io-per-record", bench.DefaultPerRecord, "added latency per record of one write to the I/O-bound sink")
 	fs.IntVar(&f.io.Limit, "io-limit", bench.DefaultIOLimit, "writes the I/O-bound sink serves at full speed at once")
-	fs.IntVar(&f.adaptiveRuns, "adaptive-runs", 3, "alternating runs of the best static cell and of the adaptive engine per sink; medians are reported")
+	fs.IntVar(&f.adaptiveRuns, "adaptive-runs", 3, "alternating runs of the best static cell and of the adaptive engine per sink; medians are reported, with the range of the runs' rates")
 	fs.DurationVar(&f.adaptiveTime, "adaptive-time", 2*time.Second, "how long each run of the adaptive comparison reads (from an endless source), so that the controllers have time to settle")
 	fs.Uint64Var(&f.seed, "seed", 1, "record generator seed")
 	fs.BoolVar(&f.json, "json", false, "print one JSON array of rows instead of tables")
@@ -183,6 +189,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	switch {
 	case f.runs < 1:
 		return f, usagef("--runs must be at least 1, got %d", f.runs)
+	case f.sweepRuns < 1:
+		return f, usagef("--sweep-runs must be at least 1, got %d", f.sweepRuns)
 	case f.adaptiveRuns < 1:
 		return f, usagef("--adaptive-runs must be at least 1, got %d", f.adaptiveRuns)
 	case f.adaptiveTime <= 0:

@@ -18,9 +18,12 @@ import (
 )
 
 // writeBenchChart draws the sweeps into a PNG at path: one panel per sink,
-// records/s against batch size (log scale), one line per worker count, the
-// best cell ringed, the legend to the right of each panel. A panel whose
-// rates span more than 50× gets a log y axis too.
+// the median records/s against batch size (log scale), one line per worker
+// count, each point with an error bar from its slowest to its fastest run
+// (when the cells ran more than once), the best cell by median ringed, the
+// legend to the right of each panel. The points of each worker count are
+// shifted a little sideways, so that their bars do not hide each other. A panel whose rates span more than
+// 50× gets a log y axis too.
 func writeBenchChart(path string, sweeps []benchSweep, workers []int) error {
 	if len(sweeps) == 0 {
 		return errors.New("chart: no sweep to draw")
@@ -63,8 +66,13 @@ func writeBenchChart(path string, sweeps []benchSweep, workers []int) error {
 func sweepPlot(sw benchSweep, workers []int) (*plot.Plot, plot.Legend, error) {
 	p := plot.New()
 	title := map[string]string{"memory": "memory-bound sink", "cpu": "CPU-bound sink", "io": "I/O-bound sink"}[sw.sink]
+	runs := sw.rows[sw.best].Runs
 	p.Title.Text = fmt.Sprintf("weir bench: %s, slim records (best: %s)",
 		title, cellName(sw.rows[sw.best].Batch, sw.rows[sw.best].Workers))
+	if runs > 1 {
+		p.Title.Text = fmt.Sprintf("weir bench: %s, slim records, median and range of %d runs (best median: %s)",
+			title, runs, cellName(sw.rows[sw.best].Batch, sw.rows[sw.best].Workers))
+	}
 	p.X.Label.Text = "batch size (log scale)"
 	p.X.Scale = plot.LogScale{}
 	var xticks plot.ConstantTicks
@@ -73,7 +81,7 @@ func sweepPlot(sw benchSweep, workers []int) (*plot.Plot, plot.Legend, error) {
 		if !slices.ContainsFunc(xticks, func(t plot.Tick) bool { return t.Value == float64(row.Batch) }) {
 			xticks = append(xticks, plot.Tick{Value: float64(row.Batch), Label: strconv.Itoa(row.Batch)})
 		}
-		lo, hi = min(lo, row.RecordsPerSec), max(hi, row.RecordsPerSec)
+		lo, hi = min(lo, row.RecordsPerSec, row.RecordsPerSecMin), max(hi, row.RecordsPerSec, row.RecordsPerSecMax)
 	}
 	p.X.Tick.Marker = xticks
 	p.Y.Label.Text = "records/s"
@@ -98,11 +106,14 @@ func sweepPlot(sw benchSweep, workers []int) (*plot.Plot, plot.Legend, error) {
 	legend := plot.NewLegend()
 	legend.Top, legend.Left = true, true
 
+	shift := func(j int) float64 { return math.Pow(1.05, float64(j)-float64(len(workers)-1)/2) }
 	for j, w := range workers {
 		var xys plotter.XYs
+		var errs plotter.YErrors
 		for _, row := range sw.rows {
 			if row.Workers == w {
-				xys = append(xys, plotter.XY{X: float64(row.Batch), Y: row.RecordsPerSec})
+				xys = append(xys, plotter.XY{X: float64(row.Batch) * shift(j), Y: row.RecordsPerSec})
+				errs = append(errs, struct{ Low, High float64 }{row.RecordsPerSec - row.RecordsPerSecMin, row.RecordsPerSecMax - row.RecordsPerSec})
 			}
 		}
 		line, points, err := plotter.NewLinePoints(xys)
@@ -115,9 +126,20 @@ func sweepPlot(sw benchSweep, workers []int) (*plot.Plot, plot.Legend, error) {
 		points.Color = plotutil.Color(j)
 		p.Add(line, points)
 		legend.Add(workersLabel(w), line, points)
+		if runs > 1 {
+			bars, err := plotter.NewYErrorBars(struct {
+				plotter.XYs
+				plotter.YErrors
+			}{xys, errs})
+			if err != nil {
+				return nil, legend, err
+			}
+			bars.Color = line.Color
+			p.Add(bars)
+		}
 	}
 	b := sw.rows[sw.best]
-	best, err := plotter.NewScatter(plotter.XYs{{X: float64(b.Batch), Y: b.RecordsPerSec}})
+	best, err := plotter.NewScatter(plotter.XYs{{X: float64(b.Batch) * shift(slices.Index(workers, b.Workers)), Y: b.RecordsPerSec}})
 	if err != nil {
 		return nil, legend, err
 	}

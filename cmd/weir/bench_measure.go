@@ -69,7 +69,8 @@ func (c benchCell) String() string {
 }
 
 // cellResult is what one cell measured: for several runs, the median run's
-// time and records, the median allocations, and the highest peaks.
+// time and records, the range of the runs' rates, the median allocations,
+// and the highest peaks.
 type cellResult struct {
 	Records         int64   `json:"records"`
 	Seconds         float64 `json:"seconds"`
@@ -79,7 +80,11 @@ type cellResult struct {
 	PeakRSS uint64 `json:"peak_rss_bytes"`
 	// IdleRSS is the child's resident size before its first run.
 	IdleRSS uint64 `json:"idle_rss_bytes,omitempty"`
-	// Capped: the source was stopped by the time cap.
+	// RateMin and RateMax are the lowest and highest records/s of the
+	// runs: for one run, its own rate.
+	RateMin float64 `json:"rate_min"`
+	RateMax float64 `json:"rate_max"`
+	// Capped: the time cap stopped the source of at least one run.
 	Capped bool `json:"capped,omitempty"`
 	// Batch, Workers and LoadLimit are the engine's settings at the end of
 	// the run: the configured ones, or the adaptive controllers' choices.
@@ -96,17 +101,31 @@ func (r cellResult) rate() float64 {
 	return float64(r.Records) / r.Seconds
 }
 
+// rateRange returns the lowest and highest records/s of r's runs; a result
+// that does not say (RateMax 0) is one run at r.rate().
+func (r cellResult) rateRange() (lo, hi float64) {
+	if r.RateMax == 0 {
+		return r.rate(), r.rate()
+	}
+	return r.RateMin, r.RateMax
+}
+
 // aggregate combines the results of runs of one cell: the figures of the
-// median run by records/s (the lower middle for an even count), the median
-// allocations per record, the highest peaks and the lowest idle RSS.
+// median run by records/s (the lower middle for an even count), the lowest
+// and highest rate of any run, the median allocations per record, the
+// highest peaks, the lowest idle RSS, and Capped if any run was capped.
 func aggregate(rs []cellResult) cellResult {
 	byRate := slices.Clone(rs)
 	slices.SortStableFunc(byRate, func(a, b cellResult) int { return cmp.Compare(a.rate(), b.rate()) })
 	out := byRate[(len(byRate)-1)/2]
 	allocs := make([]float64, len(rs))
 	out.Runs = 0
+	out.RateMin, out.RateMax = out.rateRange()
 	for i, r := range rs {
 		allocs[i] = r.AllocsPerRecord
+		lo, hi := r.rateRange()
+		out.RateMin, out.RateMax = min(out.RateMin, lo), max(out.RateMax, hi)
+		out.Capped = out.Capped || r.Capped
 		out.PeakHeap = max(out.PeakHeap, r.PeakHeap)
 		out.PeakRSS = max(out.PeakRSS, r.PeakRSS)
 		out.Runs += max(r.Runs, 1)
@@ -246,6 +265,7 @@ func measureRun[E any, T bench.Record](ctx context.Context, c benchCell, src wei
 		Workers:         p.Config().Workers,
 		Runs:            1,
 	}
+	r.RateMin, r.RateMax = r.rate(), r.rate()
 	if c.Adaptive {
 		r.Batch, r.LoadLimit = st.BatchSize, st.LoadLimit
 	}

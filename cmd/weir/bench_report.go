@@ -72,9 +72,9 @@ func (o *benchOut) configTable(shape string, runs int, rows []benchRow, refs []s
 		what = "Fat records (`bench.FatUser`, ~55 KB in ~340 heap objects) through `TransformFat`"
 	}
 	o.printf("## The seed's configurations, %s records\n\n", shape)
-	runsPhrase := "One run per cell; peak heap (heap object bytes, sampled every %v) and peak RSS are the run's"
+	runsPhrase := "One run per cell (no range); peak heap (heap object bytes, sampled every %v) and peak RSS are the run's"
 	if runs > 1 {
-		runsPhrase = fmt.Sprintf("Median of %d runs per cell; peak heap (heap object bytes, sampled every %%v) and peak RSS are the highest seen over the runs", runs)
+		runsPhrase = fmt.Sprintf("%d runs per cell: time is the median run's, records/s the median with the slowest and fastest run in brackets, [min..max]; peak heap (heap object bytes, sampled every %%v) and peak RSS are the highest seen over the runs", runs)
 	}
 	o.printf("%s into a `SumSink` (the cheapest sink: this measures the engine, the generator and the transform). "+runsPhrase+"; allocations are the whole process's, per record.",
 		what, heapSampleEvery)
@@ -82,7 +82,7 @@ func (o *benchOut) configTable(shape string, runs int, rows []benchRow, refs []s
 		o.printf(" An idle bench process holds %s resident before its first run.", fmtBytes(idleRSS))
 	}
 	o.printf(" The last column is the seed's published figure for its Rust engine on the seed author's machine: **not measured here**, for reference only; the seed's original run (500 × 8) used fat records, its optimised runs slim ones.\n\n")
-	o.printf("| Batch × workers | Records | Time | Records/s | Peak heap | Peak RSS | Allocs/record | seed, Rust, their machine (not measured here) |\n")
+	o.printf("| Batch × workers | Records | Time | Records/s, median [min..max] | Peak heap | Peak RSS | Allocs/record | seed, Rust, their machine (not measured here) |\n")
 	o.printf("|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for i, row := range rows {
 		label := fmt.Sprintf("%d × %d", row.Batch, row.Workers)
@@ -92,7 +92,7 @@ func (o *benchOut) configTable(shape string, runs int, rows []benchRow, refs []s
 			}
 		}
 		o.printf("| %s | %s | %s | %s | %s | %s | %.2f | %s |\n", label, groupDigits(row.Records),
-			fmtDuration(time.Duration(row.Seconds*float64(time.Second))), fmtRate(row.RecordsPerSec),
+			fmtDuration(time.Duration(row.Seconds*float64(time.Second))), fmtRateRange(row),
 			fmtBytes(row.PeakHeapBytes), fmtBytes(row.PeakRSSBytes), row.AllocsPerRecord, refs[i])
 	}
 	o.printf("\n")
@@ -121,7 +121,7 @@ func (o *benchOut) sweepTable(f benchFlags, sw benchSweep) {
 		if i%len(f.workers) == 0 {
 			o.printf("| %d |", row.Batch)
 		}
-		cell := fmtRate(row.RecordsPerSec) + "/s"
+		cell := fmtRateRange(row)
 		if row.TimeCapped {
 			cell += "†"
 		}
@@ -134,26 +134,47 @@ func (o *benchOut) sweepTable(f benchFlags, sw benchSweep) {
 		}
 	}
 	b := sw.rows[sw.best]
-	o.printf("\nBest: %s, %s records/s.\n\n", cellName(b.Batch, b.Workers), fmtRate(b.RecordsPerSec))
+	o.printf("\nBest: %s, %s records/s", cellName(b.Batch, b.Workers), fmtRateRange(b))
+	if b.Runs > 1 {
+		o.printf(" over %d runs; ", b.Runs)
+		switch n := sw.overlapsBest(); n {
+		case 0:
+			o.printf("no other cell's range reaches into its own: every other cell is clearly slower")
+		case 1:
+			o.printf("1 other cell's range reaches into its own: that cell is not clearly slower")
+		default:
+			o.printf("the ranges of %d other cells reach into its own: those are not clearly slower", n)
+		}
+	}
+	o.printf(".\n\n")
 }
 
 func (o *benchOut) adaptiveTable(f benchFlags, lines []adaptiveLine) {
 	o.printf("## Adaptive engine against the best static cell\n\n")
-	o.printf("`weir.Config{Adaptive: true}` and nothing else (default workers, batch size and load concurrency chosen by the controllers), against the best cell of the sweep re-measured here: %d alternating runs of each, every run reading for %v from an endless source (the adaptive run's start, before its controllers settle, is included), medians reported. The sweep's own figure for the best cell is the highest of many noisy cells and would flatter it. Target: adaptive ≥ %.0f%% of the best static cell.\n\n",
+	o.printf("`weir.Config{Adaptive: true}` and nothing else (default workers, batch size and load concurrency chosen by the controllers), against the best cell of the sweep (by median) re-measured here: %d alternating runs of each, every run reading for %v from an endless source (the adaptive run's start, before its controllers settle, is included). Records/s are medians with the slowest and fastest run in brackets, [min..max]; the ratio is of the medians. The sweep's own figure for the best cell is the highest of many noisy medians and would flatter it. Target: adaptive ≥ %.0f%% of the best static cell.\n\n",
 		f.adaptiveRuns, f.adaptiveTime, adaptiveTarget*100)
-	o.printf("| Sink | Best static cell | Its sweep figure | Static, re-measured | Adaptive | Adaptive / static | Adaptive ended at (batch, workers, load limit) | Meets %.0f%%? |\n", adaptiveTarget*100)
+	o.printf("| Sink | Best static cell | Its sweep figure (records/s) | Static, re-measured (records/s) | Adaptive (records/s) | Adaptive / static | Adaptive ended at (batch, workers, load limit) | Meets %.0f%%? |\n", adaptiveTarget*100)
 	o.printf("|---|---|---:|---:|---:|---:|---|---|\n")
 	for _, l := range lines {
 		verdict := "yes"
 		if l.adaptive.RatioToBest < adaptiveTarget {
 			verdict = "**no**"
 		}
-		o.printf("| %s | %s | %s/s | %s/s | %s/s | %.0f%% | %d, %d, %d | %s |\n",
-			l.sink, cellName(l.static.Batch, l.static.Workers), fmtRate(l.sweepRate), fmtRate(l.static.RecordsPerSec),
-			fmtRate(l.adaptive.RecordsPerSec), 100*l.adaptive.RatioToBest,
+		o.printf("| %s | %s | %s | %s | %s | %.0f%% | %d, %d, %d | %s |\n",
+			l.sink, cellName(l.static.Batch, l.static.Workers), fmtRateRange(l.sweep), fmtRateRange(l.static),
+			fmtRateRange(l.adaptive), 100*l.adaptive.RatioToBest,
 			l.adaptive.Batch, l.adaptive.Workers, l.adaptive.LoadLimit, verdict)
 	}
 	o.printf("\n")
+}
+
+// fmtRateRange writes a row's records/s as "median [min..max]", or as the
+// one figure for a single run: "4.13M [3.90M..4.41M]".
+func fmtRateRange(row benchRow) string {
+	if row.Runs < 2 {
+		return fmtRate(row.RecordsPerSec)
+	}
+	return fmt.Sprintf("%s [%s..%s]", fmtRate(row.RecordsPerSec), fmtRate(row.RecordsPerSecMin), fmtRate(row.RecordsPerSecMax))
 }
 
 // cellName names a static configuration: "batch 128 × 4 workers".
@@ -193,21 +214,23 @@ func loadAverage() string {
 	return "unknown"
 }
 
-// fmtRate writes r with three significant digits and a K or M suffix.
+// fmtRate writes r with three significant digits and a K or M suffix. The
+// thresholds sit where rounding carries into a fourth digit, so that
+// 999,600 is "1.00M", not "1000K".
 func fmtRate(r float64) string {
 	unit := ""
 	switch {
 	case r == 0:
 		return "0"
-	case r >= 1e6:
+	case r >= 999_500:
 		r, unit = r/1e6, "M"
-	case r >= 1e3:
+	case r >= 999.5:
 		r, unit = r/1e3, "K"
 	}
 	switch {
-	case r >= 100:
+	case r >= 99.95:
 		return fmt.Sprintf("%.0f%s", r, unit)
-	case r >= 10:
+	case r >= 9.995:
 		return fmt.Sprintf("%.1f%s", r, unit)
 	}
 	return fmt.Sprintf("%.2f%s", r, unit)

@@ -37,7 +37,7 @@ func runBenchTables(ctx context.Context, f benchFlags, r *benchRunner, stdout io
 		r.total += (len(f.records) + len(f.fatRecords)) * len(seedConfigs)
 	}
 	if f.has(tableSweep) {
-		r.total += len(f.sinks) * len(f.batches) * len(f.workers)
+		r.total += len(f.sinks) * len(f.batches) * len(f.workers) * f.sweepRuns
 	}
 	if f.has(tableAdaptive) {
 		r.total += len(f.sinks) * 2 * f.adaptiveRuns
@@ -79,34 +79,13 @@ func runBenchTables(ctx context.Context, f benchFlags, r *benchRunner, stdout io
 	var sweeps []benchSweep
 	if f.has(tableSweep) {
 		out.printf("## Sweep: batch size × workers, slim records\n\n")
-		out.printf("Slim records through `TransformSlim` into each sink, one run per cell, the cells of a sink in a shuffled order (so that a change in the machine's load shows as noise rather than as a trend along an axis). A cell reads %s; the rate is over the records it loaded (the records of a cell stopped early are in the JSON output). Cells stopped by the cap are marked †. The best cell of each sink is in bold.\n\n",
-			capPhrase(f.cellTime))
+		out.printf("Slim records through `TransformSlim` into each sink, %s. A run reads %s; its rate is over the records it loaded (the records of a cell stopped early are in the JSON output). Cells with a run stopped by the cap are marked †. %s\n\n",
+			sweepRunsPhrase(f.sweepRuns), capPhrase(f.cellTime), sweepBestPhrase(f.sweepRuns))
 		for si, sink := range f.sinks {
-			sw := benchSweep{sink: sink, records: f.sinkRecords[sink]}
-			var cells []benchCell
-			for _, b := range f.batches {
-				for _, w := range f.workers {
-					c := f.sweepCell(sink)
-					c.Batch, c.Workers = b, w
-					cells = append(cells, c)
-				}
+			sw, err := measureSweep(ctx, f, r, si, sink)
+			if err != nil {
+				return err
 			}
-			// Run the cells in a shuffled order: a change in the machine's
-			// load then shows as noise, not as a trend along an axis.
-			sw.rows = make([]benchRow, len(cells))
-			for _, i := range rand.New(rand.NewPCG(f.seed, uint64(si))).Perm(len(cells)) {
-				res, err := r.run(ctx, cells[i])
-				if err != nil {
-					return err
-				}
-				sw.rows[i] = newBenchRow(cells[i], res)
-			}
-			for i, row := range sw.rows {
-				if row.RecordsPerSec > sw.rows[sw.best].RecordsPerSec {
-					sw.best = i
-				}
-			}
-			sw.rows[sw.best].Best = true
 			out.rows = append(out.rows, sw.rows...)
 			out.sweepTable(f, sw)
 			sweeps = append(sweeps, sw)
@@ -149,7 +128,7 @@ func runBenchTables(ctx context.Context, f benchFlags, r *benchRunner, stdout io
 					}
 				}
 			}
-			l := adaptiveLine{sink: sw.sink, sweepRate: best.RecordsPerSec,
+			l := adaptiveLine{sink: sw.sink, sweep: best,
 				static: newBenchRow(static, aggregate(sres)), adaptive: newBenchRow(adaptive, aggregate(ares))}
 			l.adaptive.RatioToBest = l.adaptive.RecordsPerSec / l.static.RecordsPerSec
 			lines = append(lines, l)
@@ -168,24 +147,28 @@ func runBenchTables(ctx context.Context, f benchFlags, r *benchRunner, stdout io
 // benchRow is one measured row of the report: an element of the --json
 // array, and what the Markdown tables show.
 type benchRow struct {
-	Table           string  `json:"table"`
-	Workload        string  `json:"workload"`
-	Sink            string  `json:"sink"`
-	Engine          string  `json:"engine"`
-	Config          string  `json:"config"` // static or adaptive
-	Batch           int     `json:"batch"`
-	Workers         int     `json:"workers"`
-	LoadLimit       int     `json:"load_limit,omitempty"`
-	Records         int64   `json:"records"`
-	Seconds         float64 `json:"seconds"`
-	RecordsPerSec   float64 `json:"records_per_sec"`
-	AllocsPerRecord float64 `json:"allocs_per_record"`
-	PeakHeapBytes   uint64  `json:"peak_heap_bytes"`
-	PeakRSSBytes    uint64  `json:"peak_rss_bytes"`
-	Best            bool    `json:"best"`
-	Runs            int     `json:"runs"`
-	TimeCapped      bool    `json:"time_capped,omitempty"`
-	RatioToBest     float64 `json:"ratio_to_best,omitempty"`
+	Table     string  `json:"table"`
+	Workload  string  `json:"workload"`
+	Sink      string  `json:"sink"`
+	Engine    string  `json:"engine"`
+	Config    string  `json:"config"` // static or adaptive
+	Batch     int     `json:"batch"`
+	Workers   int     `json:"workers"`
+	LoadLimit int     `json:"load_limit,omitempty"`
+	Records   int64   `json:"records"`
+	Seconds   float64 `json:"seconds"`
+	// RecordsPerSec is the median run's; RecordsPerSecMin and Max are the
+	// slowest and fastest run's (all three equal for one run).
+	RecordsPerSec    float64 `json:"records_per_sec"`
+	RecordsPerSecMin float64 `json:"records_per_sec_min"`
+	RecordsPerSecMax float64 `json:"records_per_sec_max"`
+	AllocsPerRecord  float64 `json:"allocs_per_record"`
+	PeakHeapBytes    uint64  `json:"peak_heap_bytes"`
+	PeakRSSBytes     uint64  `json:"peak_rss_bytes"`
+	Best             bool    `json:"best"`
+	Runs             int     `json:"runs"`
+	TimeCapped       bool    `json:"time_capped,omitempty"`
+	RatioToBest      float64 `json:"ratio_to_best,omitempty"`
 }
 
 func newBenchRow(c benchCell, r cellResult) benchRow {
@@ -195,13 +178,15 @@ func newBenchRow(c benchCell, r cellResult) benchRow {
 		Seconds: r.Seconds, RecordsPerSec: r.rate(), AllocsPerRecord: r.AllocsPerRecord,
 		PeakHeapBytes: r.PeakHeap, PeakRSSBytes: r.PeakRSS, Runs: r.Runs, TimeCapped: r.Capped,
 	}
+	row.RecordsPerSecMin, row.RecordsPerSecMax = r.rateRange()
 	if c.Adaptive {
 		row.Config = "adaptive"
 	}
 	return row
 }
 
-// benchSweep is the sweep of one sink: rows in batch-major order.
+// benchSweep is the sweep of one sink: rows in batch-major order, and the
+// index of the best one.
 type benchSweep struct {
 	sink    string
 	records int
@@ -209,11 +194,84 @@ type benchSweep struct {
 	best    int
 }
 
+// measureSweep measures the sweep of sink, the si-th of f.sinks: f.sweepRuns
+// rounds, each running every cell once in an order shuffled afresh, so that
+// a change in the machine's load shows as noise spread over all cells
+// rather than as a trend along an axis or as one unlucky cell.
+func measureSweep(ctx context.Context, f benchFlags, r *benchRunner, si int, sink string) (benchSweep, error) {
+	var cells []benchCell
+	for _, b := range f.batches {
+		for _, w := range f.workers {
+			c := f.sweepCell(sink)
+			c.Batch, c.Workers = b, w
+			cells = append(cells, c)
+		}
+	}
+	runs := make([][]cellResult, len(cells))
+	shuffle := rand.New(rand.NewPCG(f.seed, uint64(si)))
+	for range f.sweepRuns {
+		for _, i := range shuffle.Perm(len(cells)) {
+			res, err := r.run(ctx, cells[i])
+			if err != nil {
+				return benchSweep{}, err
+			}
+			runs[i] = append(runs[i], res)
+		}
+	}
+	return newBenchSweep(sink, f.sinkRecords[sink], cells, runs), nil
+}
+
+// newBenchSweep builds the sweep of sink from the runs of each cell
+// (runs[i] are those of cells[i]): a row per cell with its median rate and
+// range. The best cell is the one with the highest median, not the one with
+// the fastest single run, which a lucky moment of the machine decides as
+// much as the configuration does; a tie goes to the earlier cell.
+func newBenchSweep(sink string, records int, cells []benchCell, runs [][]cellResult) benchSweep {
+	sw := benchSweep{sink: sink, records: records, rows: make([]benchRow, len(cells))}
+	for i, c := range cells {
+		sw.rows[i] = newBenchRow(c, aggregate(runs[i]))
+		if sw.rows[i].RecordsPerSec > sw.rows[sw.best].RecordsPerSec {
+			sw.best = i
+		}
+	}
+	sw.rows[sw.best].Best = true
+	return sw
+}
+
+// overlapsBest counts the other cells of sw whose range of rates reaches
+// into the best cell's: cells not clearly slower than it.
+func (sw benchSweep) overlapsBest() int {
+	b, n := sw.rows[sw.best], 0
+	for i, row := range sw.rows {
+		if i != sw.best && row.RecordsPerSecMax >= b.RecordsPerSecMin {
+			n++
+		}
+	}
+	return n
+}
+
 // sweepCell is the cell of the sweep (or of the adaptive comparison) on
 // sink, without its batch size and workers.
 func (f benchFlags) sweepCell(sink string) benchCell {
 	return benchCell{Table: tableSweep, Workload: "slim", Sink: sink, Records: f.sinkRecords[sink],
 		TimeCap: f.cellTime, Runs: 1, Seed: f.seed, CPURounds: f.cpuRounds, IO: f.io}
+}
+
+// sweepRunsPhrase says, in the sweep's introduction, how its cells ran.
+func sweepRunsPhrase(runs int) string {
+	if runs == 1 {
+		return "one run per cell, the cells of a sink in a shuffled order (so that a change in the machine's load shows as noise rather than as a trend along an axis)"
+	}
+	return fmt.Sprintf("%d runs per cell in %d rounds, each round running every cell of the sink once in a shuffled order of its own (so that a change in the machine's load shows as noise spread over all cells rather than as a trend along an axis)", runs, runs)
+}
+
+// sweepBestPhrase says, in the sweep's introduction, what a cell shows and
+// how the best one is chosen.
+func sweepBestPhrase(runs int) string {
+	if runs == 1 {
+		return "A cell shows its one run's records/s; the best cell of each sink, in bold, is that single noisy sample's (--sweep-runs 3 or more gives medians and ranges)."
+	}
+	return "A cell shows records/s as median [min..max] over its runs; the best cell of each sink, in bold, is the one with the highest median (a single lucky run does not make a cell best)."
 }
 
 // capPhrase says, in the sweep's introduction, how much a cell reads.
@@ -225,9 +283,8 @@ func capPhrase(d time.Duration) string {
 }
 
 // adaptiveLine is one sink's comparison of the adaptive engine with the
-// best static cell.
+// best static cell: its row of the sweep, and the two re-measured.
 type adaptiveLine struct {
-	sink             string
-	sweepRate        float64
-	static, adaptive benchRow
+	sink                    string
+	sweep, static, adaptive benchRow
 }

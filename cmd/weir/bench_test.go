@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -17,13 +18,14 @@ import (
 )
 
 // tinyBench are flags that make every table of `weir bench` quick: a
-// handful of records per cell, a 2 × 2 sweep, one run each.
+// handful of records per cell, a 2 × 2 sweep, three runs each (so that
+// every figure has a range).
 var tinyBench = []string{
-	"--records", "2000", "--fat-records", "8", "--runs", "1",
+	"--records", "2000", "--fat-records", "8", "--runs", "3", "--sweep-runs", "3",
 	"--batches", "8,64", "--workers", "1,2",
 	"--memory-records", "3000", "--cpu-records", "2000", "--io-records", "400",
 	"--cpu-rounds", "4", "--io-round-trip", "50us", "--io-per-record", "1us",
-	"--adaptive-runs", "1", "--adaptive-time", "30ms", "--cell-time", "2s",
+	"--adaptive-runs", "3", "--adaptive-time", "30ms", "--cell-time", "2s",
 }
 
 // benchRows runs `weir bench --json` with args and decodes its rows both
@@ -61,7 +63,7 @@ func TestBenchJSONHasEveryRow(t *testing.T) {
 		t.Fatalf("rows per table %v, want %v", count, want)
 	}
 	fields := []string{"table", "workload", "sink", "engine", "config", "batch", "workers", "records", "seconds",
-		"records_per_sec", "allocs_per_record", "peak_heap_bytes", "peak_rss_bytes", "best"}
+		"records_per_sec", "records_per_sec_min", "records_per_sec_max", "runs", "allocs_per_record", "peak_heap_bytes", "peak_rss_bytes", "best"}
 	for i, m := range raw {
 		for _, f := range fields {
 			if _, ok := m[f]; !ok {
@@ -74,6 +76,10 @@ func TestBenchJSONHasEveryRow(t *testing.T) {
 	for _, r := range rows {
 		if r.Engine != "weir" || r.RecordsPerSec <= 0 || r.Seconds <= 0 || r.Records <= 0 || r.PeakHeapBytes == 0 || r.AllocsPerRecord <= 0 {
 			t.Errorf("implausible row %+v", r)
+		}
+		// Every figure is a median of 3 runs within their range.
+		if r.Runs != 3 || r.RecordsPerSecMin <= 0 || r.RecordsPerSecMin > r.RecordsPerSec || r.RecordsPerSec > r.RecordsPerSecMax {
+			t.Errorf("row %+v: want 3 runs and min <= median <= max", r)
 		}
 		if r.Best && (r.Table != "sweep" || r.Config != "static") {
 			t.Errorf("best set outside the sweep's static cells: %+v", r)
@@ -108,7 +114,7 @@ func TestBenchJSONHasEveryRow(t *testing.T) {
 			t.Errorf("sweep of %s has %d best cells, want 1", sink, bestPerSink[sink])
 		}
 	}
-	// The best cell is the fastest of its sweep.
+	// The best cell has the highest median of its sweep.
 	for _, r := range rows {
 		if r.Table != "sweep" || r.Best {
 			continue
@@ -169,16 +175,35 @@ func TestBenchMarkdownAndChart(t *testing.T) {
 			t.Errorf("%s sweep table:\n%s", sink, sec)
 		}
 	}
-	var adaptive []string
+
+	// Every figure of records/s is "median [min..max]": one in each
+	// config row, one per sweep cell (2 per row), three in each adaptive
+	// row (the sweep's figure, static and adaptive re-measured).
+	var config, sweep, adaptive int
 	for line := range strings.SplitSeq(out, "\n") {
-		for _, sink := range []string{"memory", "cpu", "io"} {
-			if strings.HasPrefix(line, "| "+sink+" | batch ") {
-				adaptive = append(adaptive, line)
-			}
+		var want int
+		switch {
+		case slices.ContainsFunc(seedConfigs, func(sc seedConfig) bool { return strings.HasPrefix(line, "| "+sc.label+" |") }):
+			want = 1
+			config++
+		case strings.HasPrefix(line, "| 8 |"), strings.HasPrefix(line, "| 64 |"):
+			want = 2
+			sweep++
+		case slices.ContainsFunc([]string{"memory", "cpu", "io"}, func(s string) bool { return strings.HasPrefix(line, "| "+s+" | batch ") }):
+			want = 3
+			adaptive++
+		default:
+			continue
+		}
+		if got := len(rateRangeRE.FindAllString(line, -1)); got != want {
+			t.Errorf("%d \"median [min..max]\" figures in %q, want %d", got, line, want)
 		}
 	}
-	if len(adaptive) != 3 {
-		t.Errorf("adaptive table has %d sink rows, want 3:\n%s", len(adaptive), strings.Join(adaptive, "\n"))
+	if config != 8 || sweep != 6 || adaptive != 3 {
+		t.Errorf("%d config rows, %d sweep rows, %d adaptive rows; want 8, 6 and 3", config, sweep, adaptive)
+	}
+	if n := strings.Count(out, " records/s over 3 runs; "); n != 3 {
+		t.Errorf("%d \"Best:\" lines give the runs, want 3", n)
 	}
 
 	f, err := os.Open(chart)
@@ -194,6 +219,10 @@ func TestBenchMarkdownAndChart(t *testing.T) {
 		t.Errorf("chart is %v, want room for three panels", b)
 	}
 }
+
+// rateRangeRE matches a figure of records/s with its range, as fmtRate
+// writes them: "4.13M [3.90M..4.41M]".
+var rateRangeRE = regexp.MustCompile(`\d[\d.]*[KM]? \[\d[\d.]*[KM]?\.\.\d[\d.]*[KM]?\]`)
 
 // TestBenchHelperProcess is not a test: it is the child process of
 // TestBenchChildProcesses, measuring one cell as `weir bench --run-cell`
@@ -235,6 +264,10 @@ func TestBenchChildProcesses(t *testing.T) {
 	for _, r := range rows {
 		if r.Records != 500 || r.Workers != 2 {
 			t.Errorf("row %+v: want 500 records with 2 workers", r)
+		}
+		// --sweep-runs defaults to 3: three children per cell, combined.
+		if r.Runs != 3 || r.RecordsPerSecMin > r.RecordsPerSec || r.RecordsPerSec > r.RecordsPerSecMax {
+			t.Errorf("row %+v: want the median of 3 runs within their range", r)
 		}
 		if statusErr == nil && r.PeakRSSBytes < r.PeakHeapBytes {
 			t.Errorf("row %+v: the child's peak RSS is below its peak heap", r)
@@ -307,6 +340,7 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 		{[]string{"--workers", "1,,2"}, "--workers"},
 		{[]string{"--memory-records", "1,2"}, "takes one count"},
 		{[]string{"--runs", "0"}, "--runs must be at least 1"},
+		{[]string{"--sweep-runs", "0"}, "--sweep-runs must be at least 1"},
 		{[]string{"--adaptive-runs", "0"}, "--adaptive-runs"},
 		{[]string{"--adaptive-time", "0s"}, "--adaptive-time"},
 		{[]string{"--cell-time", "-1s"}, "--cell-time"},
@@ -336,55 +370,5 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 				t.Errorf("stdout not empty: %q", out)
 			}
 		})
-	}
-}
-
-func TestParseCounts(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []int
-	}{
-		{"5000", []int{5000}},
-		{"1000000,5000", []int{5000, 1_000_000}},
-		{"5k, 1M ,5_000", []int{5000, 1_000_000}},
-		{"20K,2m", []int{20_000, 2_000_000}},
-	} {
-		got, err := parseCounts("records", tc.in, 1<<34)
-		if err != nil || !slices.Equal(got, tc.want) {
-			t.Errorf("parseCounts(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
-		}
-	}
-	if _, err := parseCounts("batches", "4097", 4096); err == nil {
-		t.Error("a count above the limit was accepted")
-	}
-}
-
-func TestAggregateTakesTheMedianRun(t *testing.T) {
-	rs := []cellResult{
-		{Records: 100, Seconds: 1, AllocsPerRecord: 3, PeakHeap: 10, PeakRSS: 50, Runs: 1}, // 100/s
-		{Records: 100, Seconds: 4, AllocsPerRecord: 1, PeakHeap: 30, PeakRSS: 20, Runs: 1}, // 25/s
-		{Records: 100, Seconds: 2, AllocsPerRecord: 2, PeakHeap: 20, PeakRSS: 40, Runs: 1}, // 50/s
-		{Records: 100, Seconds: 5, AllocsPerRecord: 9, PeakHeap: 5, PeakRSS: 10, Runs: 1},  // 20/s
-		{Records: 100, Seconds: 0.5, AllocsPerRecord: 4, PeakHeap: 1, PeakRSS: 1, Runs: 1}, // 200/s
-	}
-	got := aggregate(rs)
-	if got.rate() != 50 || got.AllocsPerRecord != 3 || got.PeakHeap != 30 || got.PeakRSS != 50 || got.Runs != 5 {
-		t.Errorf("aggregate = %+v (%.0f/s), want the 50/s run, 3 allocs, peaks 30 and 50, 5 runs", got, got.rate())
-	}
-	// With an even count, the lower middle.
-	if got := aggregate(rs[:4]); got.rate() != 25 {
-		t.Errorf("aggregate of 4 runs took the %.0f/s run, want 25/s", got.rate())
-	}
-}
-
-func TestBenchFormats(t *testing.T) {
-	for _, tc := range []struct{ got, want string }{
-		{fmtRate(0), "0"}, {fmtRate(950), "950"}, {fmtRate(39_000), "39.0K"}, {fmtRate(110_400), "110K"},
-		{fmtRate(3_456_789), "3.46M"}, {groupDigits(1_000_000), "1,000,000"}, {groupDigits(999), "999"},
-		{groupDigits(-12345), "-12,345"}, {fmtBytes(0), "–"}, {fmtBytes(20 << 20), "20.0 MiB"},
-	} {
-		if tc.got != tc.want {
-			t.Errorf("got %q, want %q", tc.got, tc.want)
-		}
 	}
 }
