@@ -53,7 +53,7 @@ func openCopySource(ctx context.Context, spec string, f copyFlags) (*copySource,
 	case strings.HasPrefix(spec, "sqlite:"):
 		return openSQLiteSource(ctx, spec, f)
 	case strings.HasPrefix(spec, "mongodb://"), strings.HasPrefix(spec, "mongodb+srv://"):
-		return nil, usagef("SOURCE %s: MongoDB collections are not yet a copy source; export the collection (mongoexport --jsonArray) and copy the file", redact.String(spec))
+		return openMongoRowSource(ctx, spec, f)
 	case strings.Contains(spec, "://"):
 		return nil, usagef("SOURCE %s: unknown scheme; want a file path, postgres://…?table=T, sqlite:PATH?table=T or -", redact.String(spec))
 	}
