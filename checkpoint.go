@@ -50,6 +50,7 @@ type CheckpointSink[T any] interface {
 type checkpointer struct {
 	store CheckpointStore
 	job   string
+	retry retrier // a failed Save is retried as a failed write is
 
 	mu        sync.Mutex
 	next      int64              // lowest batch sequence not yet finished
@@ -62,8 +63,8 @@ type checkpointer struct {
 
 type posEntry struct{ pos []byte }
 
-func newCheckpointer(store CheckpointStore, job string) *checkpointer {
-	return &checkpointer{store: store, job: job, done: map[int64]posEntry{}, wake: make(chan struct{}, 1), advanced: make(chan struct{})}
+func newCheckpointer(store CheckpointStore, job string, retry retrier) *checkpointer {
+	return &checkpointer{store: store, job: job, retry: retry, done: map[int64]posEntry{}, wake: make(chan struct{}, 1), advanced: make(chan struct{})}
 }
 
 // finish marks batch seq as done (loaded, filtered away, or dead-lettered).
@@ -142,7 +143,10 @@ func (c *checkpointer) save(ctx context.Context) error {
 	if pos == nil || bytes.Equal(pos, c.saved) {
 		return nil
 	}
-	if err := c.store.Save(ctx, c.job, pos); err != nil {
+	// A store in the target's database fails with it: a restart costs a
+	// retry, under the run's RetryPolicy and retryable classifier, as a
+	// write does, not the run.
+	if _, err := c.retry.do(ctx, func() error { return c.store.Save(ctx, c.job, pos) }); err != nil {
 		return hookError(fmt.Sprintf("save checkpoint of %q", c.job), err)
 	}
 	c.saved = pos

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/weir-etl/weir"
 )
@@ -275,5 +276,38 @@ func TestCancelledRunResumesExactly(t *testing.T) {
 		if _, ok := loaded.Load(v); !ok {
 			t.Fatalf("record %d never loaded across the two runs", v)
 		}
+	}
+}
+
+// flakyStore fails its first fails Saves with a transient error, as a
+// store in a database that is restarting does.
+type flakyStore struct {
+	memStore
+	mu    sync.Mutex
+	fails int
+}
+
+func (s *flakyStore) Save(ctx context.Context, job string, pos []byte) error {
+	s.mu.Lock()
+	fail := s.fails > 0
+	s.fails--
+	s.mu.Unlock()
+	if fail {
+		return weir.Transient(errors.New("the server is restarting"))
+	}
+	return s.memStore.Save(ctx, job, pos)
+}
+
+// TestCheckpointSaveIsRetried: a checkpoint save that fails transiently is
+// retried under the run's RetryPolicy, as a write is, instead of failing
+// the run; the final position is saved.
+func TestCheckpointSaveIsRetried(t *testing.T) {
+	store := &flakyStore{fails: 2}
+	p := mustNew(t, weir.Source[int](&numbers{n: 1000}), weir.Identity[int](), weir.Sink[int](&setSink{}),
+		weir.Config{BatchSize: 100, Workers: 2, Retry: weir.RetryPolicy{MaxAttempts: 5, InitialBackoff: time.Microsecond}},
+		weir.WithCheckpoint(store, "job"))
+	mustRun(t, p)
+	if ck := store.at("job"); ck != 1000 {
+		t.Fatalf("checkpoint at %d, want 1000", ck)
 	}
 }

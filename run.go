@@ -48,7 +48,7 @@ func newRun[E, T any](p *Pipeline[E, T]) *run[E, T] {
 	r.every = sampleEvery(cfg)
 	r.retry = retrier{policy: cfg.Retry, retryable: p.opts.retryable}
 	if p.opts.store != nil {
-		r.ck = newCheckpointer(p.opts.store, p.opts.job)
+		r.ck = newCheckpointer(p.opts.store, p.opts.job, r.retry)
 		r.m.ck = r.ck
 	}
 	r.w = &writer[T]{sink: p.sink, retry: r.retry, m: &r.m.load}

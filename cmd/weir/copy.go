@@ -25,6 +25,7 @@ SOURCE is one of
   -                                                        standard input, with --format
   postgres://USER@HOST:PORT/DB?table=T (or &query=SELECT…, &schema=S)
   sqlite:PATH?table=T (or ?query=SELECT…)
+  mongodb://HOST:PORT/DB.COLLECTION
 
 TARGET is one of
   sqlite:PATH[?table=T]
