@@ -42,14 +42,12 @@ type schemaFile struct {
 // Every error is a usage error; the target is untouched.
 func planCopy(ctx context.Context, src *copySource, tgt *copyTarget, f copyFlags) (*copyPlan, error) {
 	p := &copyPlan{key: f.key}
-	cols, err := sourceColumns(src, f)
+	cols, key, err := sourceColumns(src, f)
 	if err != nil {
 		return nil, err
 	}
-	if f.schemaFile != "" && len(f.key) == 0 {
-		var sf schemaFile
-		_, _ = readYAML(f.schemaFile, &sf, nil) // read and checked by sourceColumns
-		p.key = sf.Key
+	if len(p.key) == 0 {
+		p.key = key // --key wins over the schema file's
 	}
 	existing, exists, err := tgt.columns(ctx, tgt.table)
 	if err != nil {
@@ -73,15 +71,11 @@ func planCopy(ctx context.Context, src *copySource, tgt *copyTarget, f copyFlags
 		p.empty = true
 	case f.ifExists == "truncate":
 		p.empty = true
-		cols = existing
-	default: // fail or append, into the table as it is
-		if p.rowsBefore > 0 && f.ifExists == "fail" && !f.resume {
-			return nil, usagef("%s already holds %d rows: pass --if-exists append to add to them, truncate to empty the table first or replace to recreate it (or --resume to continue an interrupted copy)", tgt, p.rowsBefore)
-		}
-		cols = existing
+	case p.rowsBefore > 0 && f.ifExists == "fail" && !f.resume:
+		return nil, usagef("%s already holds %d rows: pass --if-exists append to add to them, truncate to empty the table first or replace to recreate it (or --resume to continue an interrupted copy)", tgt, p.rowsBefore)
 	}
 	if !p.create && !tgt.isFile {
-		cols = existing
+		cols = existing // an existing table is loaded as it is
 	}
 	for _, k := range p.key {
 		if !slices.ContainsFunc(cols, func(c connect.Column) bool { return c.Name == k }) {
@@ -110,35 +104,36 @@ func planCopy(ctx context.Context, src *copySource, tgt *copyTarget, f copyFlags
 	return p, nil
 }
 
-// sourceColumns returns the columns a new table would get: the --schema
-// file's, the source's own types, or types inferred from its sample.
-func sourceColumns(src *copySource, f copyFlags) ([]connect.Column, error) {
+// sourceColumns returns the columns a new table would get — the --schema
+// file's, the source's own types, or types inferred from its sample — and
+// the schema file's key.
+func sourceColumns(src *copySource, f copyFlags) ([]connect.Column, []string, error) {
 	if f.schemaFile != "" {
 		var sf schemaFile
 		data, err := readYAML(f.schemaFile, &sf, []string{"columns", "key", "name", "type"})
 		if err != nil {
-			return nil, usagef("--schema %w", err)
+			return nil, nil, usagef("--schema %w", err)
 		}
 		if len(sf.Columns) == 0 {
-			return nil, usagef("--schema %s: no columns", f.schemaFile)
+			return nil, nil, usagef("--schema %s: no columns", f.schemaFile)
 		}
 		cols := make([]connect.Column, len(sf.Columns))
 		for i, c := range sf.Columns {
 			if c.Name == "" {
-				return nil, usagef("--schema %s: column %d has no name", yamlAt(f.schemaFile, data, fmt.Sprintf("$.columns[%d]", i)), i+1)
+				return nil, nil, usagef("--schema %s: column %d has no name", yamlAt(f.schemaFile, data, fmt.Sprintf("$.columns[%d]", i)), i+1)
 			}
 			t, err := connect.ParseType(c.Type)
 			if err != nil {
-				return nil, usagef("--schema %s: column %q: %w", yamlAt(f.schemaFile, data, fmt.Sprintf("$.columns[%d].type", i)), c.Name, err)
+				return nil, nil, usagef("--schema %s: column %q: %w", yamlAt(f.schemaFile, data, fmt.Sprintf("$.columns[%d].type", i)), c.Name, err)
 			}
 			cols[i] = connect.Column{Name: c.Name, Type: t}
 		}
-		return cols, nil
+		return cols, sf.Key, nil
 	}
 	if src.types != nil {
-		return src.types, nil
+		return src.types, nil, nil
 	}
-	return schema.Infer(src.names, src.sample), nil
+	return schema.Infer(src.names, src.sample), nil, nil
 }
 
 func quoteAll(names []string) string {

@@ -349,3 +349,37 @@ func TestCopyResumeIntoPostgresWithoutAKey(t *testing.T) {
 		t.Errorf("%d rows, %d distinct (%v); want 3000 of each", n, distinct, err)
 	}
 }
+
+// TestCopyWithASchemaFile: --schema declares the columns' types and the
+// key, instead of inferring them; the key makes the load an upsert, so a
+// second run changes nothing.
+func TestCopyWithASchemaFile(t *testing.T) {
+	checkLeaks(t)
+	schemaFile := writeFile(t, "zip.yaml", `columns:
+  - {name: zip, type: text}
+  - {name: city, type: text}
+  - {name: state, type: text}
+  - {name: population, type: bigint}
+  - {name: lat, type: double}
+  - {name: lon, type: double}
+  - {name: incorporated, type: text}
+key: [zip]
+`)
+	db := filepath.Join(t.TempDir(), "z.db")
+	for range 2 {
+		mustCopy(t, "../../examples/data/zipcodes.csv", "sqlite:"+db, "--schema", schemaFile, "--if-exists", "append")
+	}
+	h, err := sqlite.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	var n int
+	var latType, pk string
+	if err := h.QueryRow(`SELECT count(*), (SELECT type FROM pragma_table_info('zipcodes') WHERE name = 'lat'), (SELECT name FROM pragma_table_info('zipcodes') WHERE pk = 1) FROM zipcodes`).Scan(&n, &latType, &pk); err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 || latType != "REAL" || pk != "zip" {
+		t.Errorf("%d rows, lat %s, key %q; want 5 rows (upserted twice), REAL, zip", n, latType, pk)
+	}
+}
