@@ -73,6 +73,13 @@ func (m *memStore) Save(_ context.Context, job string, pos []byte) error {
 	return nil
 }
 
+// saved reports whether job has a position.
+func (m *memStore) saved(job string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pos[job] != nil
+}
+
 func (m *memStore) at(job string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -132,15 +139,22 @@ func TestCheckpointResumesAfterAFailure(t *testing.T) {
 					t.Fatalf("checkpoint at %d but record %d was stored %d times", ck, v, first.got[v])
 				}
 			}
-			if got := string(p.Stats().Checkpoint); got != strconv.Itoa(ck) {
-				t.Errorf("Stats.Checkpoint = %q, store has %d", got, ck)
+			// The store may hold nothing: when a worker stalls on batch 0
+			// while the others load up to the failing batch (it happens
+			// under -race with GOMAXPROCS 1), no prefix of batches finished.
+			want := ""
+			if store.saved("job") {
+				want = strconv.Itoa(ck)
+			}
+			if got := string(p.Stats().Checkpoint); got != want {
+				t.Errorf("Stats.Checkpoint = %q, store has %q", got, want)
 			}
 
 			second := &setSink{}
 			p = mustNew(t, weir.Source[int](&numbers{n: n}), weir.Identity[int](), weir.Sink[int](second), cfg, weir.WithCheckpoint(store, "job"))
 			mustRun(t, p)
-			if string(p.Stats().ResumedFrom) != strconv.Itoa(ck) {
-				t.Errorf("ResumedFrom = %q, want %d", p.Stats().ResumedFrom, ck)
+			if string(p.Stats().ResumedFrom) != want {
+				t.Errorf("ResumedFrom = %q, want %q", p.Stats().ResumedFrom, want)
 			}
 			for v := range n {
 				if v < ck && second.got[v] != 0 {
