@@ -220,6 +220,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	o := r.job.Options
 	// Check what would refuse the run before touching any table.
 	for _, t := range r.tables {
+		if f.resume && len(t.Key) == 0 {
+			return usagef("--resume loads idempotently, on each table's key: table %s in %s declares none (add key: to it)", t.Name, f.file)
+		}
 		if t.exists && t.rows > 0 && o.IfExists == "fail" && !f.resume {
 			return usagef("table %s in %s already holds %d rows: set options.if_exists to append, truncate or replace in %s (or pass --resume to continue an interrupted run)", t.Name, r.tgt.db, t.rows, f.file)
 		}

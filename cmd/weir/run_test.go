@@ -106,6 +106,10 @@ func TestJobErrorsNameFileLineAndColumn(t *testing.T) {
 			t.Errorf("job %q: exit %d, stderr %q; want %d mentioning %q", c.job, code, errOut, exitUsage, c.want)
 		}
 	}
+	jf := writeFile(t, "k.yaml", "tables:\n  - name: t\n    columns:\n      id: bigint\n")
+	if code, _, errOut := weirCmd(t, "run", jf, "--from", src, "--to", "sqlite:"+db, "--resume"); code != exitUsage || !strings.Contains(errOut, "declares none") {
+		t.Errorf("--resume on a table without a key: exit %d, stderr %q", code, errOut)
+	}
 	if code, out, _ := weirCmd(t, "schema"); code != exitOK || !strings.Contains(out, `"$schema"`) {
 		t.Errorf("schema: exit %d\n%s", code, out)
 	}
