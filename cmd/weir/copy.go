@@ -148,19 +148,22 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := plan.apply(ctx, tgt); err != nil {
-		return err
+	if dl != nil {
+		defer dl.Close(context.WithoutCancel(ctx)) // the run closes it; this covers the paths that return before
+		opts = append(opts, weir.WithDeadLetter(dl))
 	}
+	// The sink and the pipeline touch nothing until the run: a config they
+	// refuse is refused before the table is created or emptied.
 	sink, err := tgt.sink(tgt.table, plan.cols, plan.key, plan.conflict)
 	if err != nil {
-		return fmt.Errorf("copy into %s: %w", tgt, err)
-	}
-	if dl != nil {
-		opts = append(opts, weir.WithDeadLetter(dl))
+		return usagef("copy into %s: %w", tgt, err)
 	}
 	p, err := weir.New(src.src, plan.transform(src.names), weir.Sink[connect.Row](sink), cfg, opts...)
 	if err != nil {
 		return &usageError{err}
+	}
+	if err := plan.apply(ctx, tgt); err != nil {
+		return err
 	}
 	sig.running(p)
 	fmt.Fprintf(stdout, "weir copy: %s → %s (%d columns; batch %d, workers %d, load concurrency %d)\n",

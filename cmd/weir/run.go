@@ -231,6 +231,24 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if dl != nil {
+		defer dl.Close(context.WithoutCancel(ctx)) // the run closes it; this covers the paths that return before
+		opts = append(opts, weir.WithDeadLetter(dl))
+	}
+	on := connect.ConflictError
+	if f.resume {
+		on = connect.ConflictIgnore
+	}
+	// The sink and the pipeline touch nothing until the run: a config they
+	// refuse is refused before any table is created, emptied or dropped.
+	sink, err := r.tgt.multi(jobSplitter{prog: r.prog, tables: r.job.Tables()}, on)
+	if err != nil {
+		return usagef("run %s: %w", f.file, err)
+	}
+	p, err := weir.New(r.src.src, weir.Identity[connect.Row](), weir.Sink[connect.Row](sink), cfg, opts...)
+	if err != nil {
+		return &usageError{err}
+	}
 	// Children first when emptying or dropping, parents first when creating.
 	for i := len(r.tables) - 1; i >= 0; i-- {
 		t := r.tables[i]
@@ -253,21 +271,6 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	on := connect.ConflictError
-	if f.resume {
-		on = connect.ConflictIgnore
-	}
-	sink, err := r.tgt.multi(jobSplitter{prog: r.prog, tables: r.job.Tables()}, on)
-	if err != nil {
-		return fmt.Errorf("run %s: %w", f.file, err)
-	}
-	if dl != nil {
-		opts = append(opts, weir.WithDeadLetter(dl))
-	}
-	p, err := weir.New(r.src.src, weir.Identity[connect.Row](), weir.Sink[connect.Row](sink), cfg, opts...)
-	if err != nil {
-		return &usageError{err}
-	}
 	sig.running(p)
 	fmt.Fprintf(stdout, "weir run %s: %s → %s, %d tables (batch %d, workers %d, load concurrency %d)\n",
 		f.file, r.src.desc, r.tgt.db, len(r.tables), p.Config().BatchSize, p.Config().Workers, loaders(p.Config()))
@@ -277,7 +280,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	st := p.Stats()
 	rows := sink.Rows()
 	fmt.Fprintf(stdout, "\nread %d records, loaded %d rows into %d tables in %.2fs: %.0f rows/s\n",
-		st.Extract.Records, sum(rows), len(r.tables), st.Elapsed.Seconds(), float64(sum(rows))/max(st.Elapsed.Seconds(), 1e-9))
+		st.Extract.Records+st.Extract.DeadLettered, sum(rows), len(r.tables), st.Elapsed.Seconds(), float64(sum(rows))/max(st.Elapsed.Seconds(), 1e-9))
 	if dl != nil {
 		reportRejects(stdout, st, dl.path)
 	}
