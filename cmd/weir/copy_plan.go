@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"sync"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/weir-etl/weir"
 	"github.com/weir-etl/weir/connect"
