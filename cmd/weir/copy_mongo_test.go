@@ -106,21 +106,7 @@ func TestCopyFromMongoDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	types := map[string]string{}
-	rows, err := h.Query(`SELECT name, type FROM pragma_table_info('things')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var n, ty string
-		if err := rows.Scan(&n, &ty); err != nil {
-			t.Fatal(err)
-		}
-		types[n] = ty
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	types := columnTypes(t, h, "things")
 	t.Logf("column types: %v", types)
 	if len(types) != 9 {
 		t.Errorf("table things has columns %v, want the 9 keys of the documents", types)

@@ -58,19 +58,7 @@ func TestCopyMessyCSVIntoSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	types := map[string]string{}
-	rows, err := h.Query(`SELECT name, type FROM pragma_table_info('people')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var n, ty string
-		if err := rows.Scan(&n, &ty); err != nil {
-			t.Fatal(err)
-		}
-		types[n] = strings.ToUpper(ty)
-	}
-	rows.Close()
+	types := columnTypes(t, h, "people")
 	// zip keeps its leading zeros as text; amount is exact.
 	for col, want := range map[string]string{"id": "INT", "zip": "TEXT", "name": "TEXT", "amount": "NUMERIC", "note": "TEXT"} {
 		if !strings.Contains(types[col], want) {
@@ -382,4 +370,27 @@ key: [zip]
 	if n != 5 || latType != "REAL" || pk != "zip" {
 		t.Errorf("%d rows, lat %s, key %q; want 5 rows (upserted twice), REAL, zip", n, latType, pk)
 	}
+}
+
+// columnTypes returns the declared type of each column of an SQLite table,
+// in upper case.
+func columnTypes(t *testing.T, h *sql.DB, table string) map[string]string {
+	t.Helper()
+	rows, err := h.Query(`SELECT name, type FROM pragma_table_info(?)`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	types := map[string]string{}
+	for rows.Next() {
+		var n, ty string
+		if err := rows.Scan(&n, &ty); err != nil {
+			t.Fatal(err)
+		}
+		types[n] = strings.ToUpper(ty)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return types
 }

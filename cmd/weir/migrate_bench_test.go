@@ -62,7 +62,7 @@ func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 //	go test -run '^$' -bench JobVsMigrate -benchtime 1x -count 5 ./cmd/weir
 func BenchmarkJobVsMigrate(b *testing.B) {
 	const users = 20_000
-	path := writeUsers(b, users)
+	path := writeUsers(b, users, 7)
 	job := filepath.Join(b.TempDir(), "job.yaml")
 	spec, err := os.ReadFile("../../examples/users/job.yaml")
 	if err != nil {

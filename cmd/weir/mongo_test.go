@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/FerretDB/FerretDB/ferretdb"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/weir-etl/weir/connect/sqlite"
 	"github.com/weir-etl/weir/examples/users"
@@ -19,30 +16,7 @@ import (
 // real MongoDB-wire server (FerretDB, embedded in this test only) holding
 // documents shaped as the seed's: json/bson names, an ObjectID _id.
 func TestMigrateFromMongoDB(t *testing.T) {
-	dir := t.TempDir()
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-		Logger:    slog.New(slog.DiscardHandler),
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir + "/",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	uri := f.MongoDBURI()
-
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Disconnect(context.Background())
+	uri, client := startFerretDB(t)
 	const n = 120
 	var docs []any
 	for id := int64(1); id <= n; id++ {
@@ -71,11 +45,8 @@ func TestMigrateFromMongoDB(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mongoURI := strings.TrimSuffix(uri, "/") + "/app.users"
-	if i := strings.Index(uri, "/?"); i >= 0 {
-		mongoURI = uri[:i] + "/app.users" + uri[i+1:]
-	}
-	db := dir + "/w.db"
+	mongoURI := collectionURI(uri, "app.users")
+	db := filepath.Join(t.TempDir(), "w.db")
 	code, out, errOut := weirCmd(t, "migrate", "--from", mongoURI, "--to", "sqlite:"+db, "--progress", "off")
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)

@@ -13,20 +13,20 @@ import (
 	"github.com/weir-etl/weir/internal/pgtest"
 )
 
-// writeUsers writes n generated users to a JSON Lines file, as mongoexport
-// would, and returns its path.
-func writeUsers(t testing.TB, n int64) string {
+// writeUsers writes users 1..n generated with seed to a JSON Lines file, in
+// id order (line k is user k), as mongoexport would, and returns its path.
+func writeUsers(t testing.TB, n, seed int64) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "users.jsonl")
 	sink, err := file.CreateJSONL[users.User](path, file.JSONLSinkConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := users.NewGenerator(n, users.GenOptions{Seed: 7})
+	g, err := users.NewGenerator(n, users.GenOptions{Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := weir.New[users.User, users.User](g, weir.Identity[users.User](), sink, weir.Config{})
+	p, err := weir.New[users.User, users.User](g, weir.Identity[users.User](), sink, weir.Config{Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func writeUsers(t testing.TB, n int64) string {
 // per table).
 func TestUsersJobMatchesMigrate(t *testing.T) {
 	checkLeaks(t)
-	path := writeUsers(t, 200)
+	path := writeUsers(t, 200, 7)
 	viaMigrate, viaJob := pgtest.New(t), pgtest.New(t)
 	if code, out, errOut := weirCmd(t, "migrate", "--from", "jsonl:"+path, "--to", viaMigrate.URL(), "--progress", "off"); code != exitOK {
 		t.Fatalf("migrate: exit %d\n%s%s", code, out, errOut)

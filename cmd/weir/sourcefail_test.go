@@ -2,16 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/weir-etl/weir"
-	"github.com/weir-etl/weir/connect/file"
 	"github.com/weir-etl/weir/connect/sqlite"
-	"github.com/weir-etl/weir/examples/users"
 )
 
 // TestBrokenLineStopsCleanlyAndResumeFinishes: a JSON Lines file whose line
@@ -20,22 +16,7 @@ import (
 // the same command resumes after user 249 and finishes, nothing doubled.
 func TestBrokenLineStopsCleanlyAndResumeFinishes(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "users.jsonl")
-	sink, err := file.CreateJSONL[users.User](path, file.JSONLSinkConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := users.NewGenerator(300, users.GenOptions{Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := weir.New[users.User, users.User](g, weir.Identity[users.User](), sink, weir.Config{Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	path := writeUsers(t, 300, 3)
 	good, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
