@@ -18,6 +18,8 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/weir-etl/weir/connect"
+
+	"github.com/weir-etl/weir/internal/suggest"
 )
 
 // The names an unnest table's expressions see besides the record's fields.
@@ -245,7 +247,7 @@ func (j *Job) explain(err error, env types.Map, unnest bool) string {
 }
 
 func didYouMean(name string, known []string) string {
-	if near := nearest(name, known); near != "" {
+	if near := suggest.Nearest(name, known); near != "" {
 		return fmt.Sprintf(" (did you mean %q?)", near)
 	}
 	return ""

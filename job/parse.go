@@ -16,6 +16,8 @@ import (
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/weir-etl/weir/connect"
+
+	"github.com/weir-etl/weir/internal/suggest"
 )
 
 // The keys each mapping of a job file may hold. The JSON Schema
@@ -223,7 +225,7 @@ func (p *parse) keys(n ast.Node, known []string, what string) {
 			continue
 		}
 		msg := fmt.Sprintf("unknown key %q in %s", k, what)
-		if near := nearest(k, known); near != "" {
+		if near := suggest.Nearest(k, known); near != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", near)
 		} else {
 			msg += fmt.Sprintf(" (want one of %s)", strings.Join(known, ", "))
@@ -325,7 +327,7 @@ func (p *parse) tables(raw []rawTable) []TableSpec {
 			switch {
 			case !names[name]:
 				msg := fmt.Sprintf("table %q: key column %q is not one of its columns", rt.Name, name)
-				if near := nearest(name, slices.Sorted(maps.Keys(names))); near != "" {
+				if near := suggest.Nearest(name, slices.Sorted(maps.Keys(names))); near != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", near)
 				}
 				p.at(kat, "%s", msg)

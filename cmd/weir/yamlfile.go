@@ -8,6 +8,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/weir-etl/weir/internal/suggest"
 )
 
 // readYAML decodes the YAML file at path into v, strictly: a key v does not
@@ -55,7 +57,7 @@ func decodeYAML(path string, data []byte, v any, known []string) error {
 	var uf *yaml.UnknownFieldError
 	if errors.As(err, &uf) {
 		if m := unknownField.FindStringSubmatch(msg); m != nil {
-			if near := nearest(m[1], known); near != "" {
+			if near := suggest.Nearest(m[1], known); near != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", near)
 			}
 		}
@@ -64,35 +66,3 @@ func decodeYAML(path string, data []byte, v any, known []string) error {
 }
 
 var unknownField = regexp.MustCompile(`unknown field "([^"]*)"`)
-
-// nearest returns the name in known closest to s by edit distance, if it is
-// close enough to be a typo.
-func nearest(s string, known []string) string {
-	best, bestD := "", len(s)/2+2
-	for _, k := range known {
-		if d := editDistance(s, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
