@@ -117,16 +117,21 @@ func BenchmarkCopyCSV(b *testing.B) {
 		{"postgres", pg.URL() + "&table=people"},
 		{"sqlite", "sqlite:" + filepath.Join(b.TempDir(), "p.db") + "?table=people"},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			cpu := clientCPU()
-			for b.Loop() {
-				var out, errOut strings.Builder
-				if code := run([]string{"copy", path, c.target, "--if-exists", "replace", "--progress", "off"}, &out, &errOut); code != exitOK {
-					b.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
+		// batch=128 is the engine's default, which weir copy used first;
+		// 5000 is weir copy's own. Both on one connection.
+		for _, batch := range []int{128, defaultCopyBatch} {
+			b.Run(fmt.Sprintf("%s/batch=%d", c.name, batch), func(b *testing.B) {
+				cpu := clientCPU()
+				for b.Loop() {
+					var out, errOut strings.Builder
+					if code := run([]string{"copy", path, c.target, "--if-exists", "replace", "--progress", "off",
+						"--batch", fmt.Sprint(batch), "--load-concurrency", "1"}, &out, &errOut); code != exitOK {
+						b.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
+					}
 				}
-			}
-			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-			b.ReportMetric(float64(clientCPU()-cpu)/float64(n*b.N), "client-cpu-ns/row")
-		})
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+				b.ReportMetric(float64(clientCPU()-cpu)/float64(n*b.N), "client-cpu-ns/row")
+			})
+		}
 	}
 }

@@ -48,8 +48,9 @@ func (c RowSinkConfig) Validate() error {
 // RowSink loads generic rows ([connect.Row]) into one table, the way
 // [Sink] loads records, but encodes each value itself, straight from the
 // [connect.Value] into the COPY's binary format, without pgx's boxing of
-// every value in an interface: about a third of the client CPU per row of
-// [Sink] (BenchmarkRowSink in BENCHMARKS.md).
+// every value in an interface: about an eighth of the client CPU per row
+// of [Sink] on 8 typed columns (BenchmarkRowSink against
+// BenchmarkRowsBoxed; docs/BENCHMARKS.md §9).
 //
 // At its first Write it reads the columns' types from the catalog (one
 // query) and keeps them; each column's type picks the value's encoder.

@@ -93,9 +93,9 @@ func (c SinkConfig[T]) Validate() error {
 // [SinkConfig.InDoubtTimeout] and while ctx lasts, then fails with a
 // non-retryable [*InDoubtError]. Tables with no key are covered alike. The
 // explicit transaction costs the plain COPY two round trips per batch
-// (BEGIN with the id, and COMMIT): on a busy 2-core machine, where a round
-// trip waits for the server process to be scheduled, BenchmarkSink/ConflictError
-// went from a median of 10.6 to 13.0 ms per batch of 1,000 rows.
+// (BEGIN with the id, and COMMIT): BenchmarkSink/ConflictError, batches of
+// 1,000 rows, went from a median of 4.63 to 4.91 ms per batch (about 6%;
+// docs/BENCHMARKS.md §9 has the ranges and the command).
 type Sink[T any] struct {
 	db     DB
 	t      *table
