@@ -1,4 +1,4 @@
-// Command peers compares weir with peer engines on the seed's slim-user
+// Command peers compares weir with peer engines on bench's slim-user
 // workload: 1,000,000 and 5,000 records, batches of 128, 4 workers, the
 // records generated inside each engine's source by bench.NewSlimSource,
 // transformed by bench.TransformSlim and summed by a bench.SumSink.
