@@ -143,7 +143,9 @@ func Generate(ctx context.Context, db *sql.DB, opt GenOptions) error {
 }
 
 // allTypes is the all_types table: one column per mapped type, a row of
-// minimums, a row of maximums, a row of NULLs and a row of zero dates.
+// minimums, a row of maximums, a row of NULLs, a row of zero dates and a
+// row of oddities (a zero month, a zero day, an invalid ENUM value, a
+// TINYINT(1) of 5).
 var allTypes = []string{
 	`CREATE TABLE all_types (
 		id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -154,7 +156,7 @@ var allTypes = []string{
 		bin BINARY(4), vb VARBINARY(10), bl BLOB,
 		dt DATE, dtm DATETIME(6), ts TIMESTAMP(6) NULL, tm TIME(6), y YEAR, bt BIT(10),
 		e ENUM('small','medium','large'), st SET('a','b','c'), js JSON,
-		gen BIGINT AS (bi + 1) VIRTUAL
+		gen INT AS (si * 2) VIRTUAL
 	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 	`INSERT INTO all_types (ti, tiu, si, siu, mi, miu, i, iu, bi, biu, b, d, f, db, c, vc, tx, lt, bin, vb, bl,
 		dt, dtm, ts, tm, y, bt, e, st, js) VALUES
@@ -171,4 +173,5 @@ var allTypes = []string{
 		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
 	(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0.5, 1, 1, 'a', 'a', 'a', 'a', x'01', x'01', x'01',
 		'0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '00:00:00', 0, b'1', 'medium', 'b', '1')`,
+	`INSERT INTO all_types (b, dt, dtm, e) VALUES (5, '2020-00-10', '2020-05-00 10:00:00', 'bogus')`,
 }

@@ -49,7 +49,7 @@ func TestGenerate(t *testing.T) {
 	if err := Generate(t.Context(), sqlDB, GenOptions{Rows: 2000, AllTypes: true}); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int64{"customers": 200, "products": 20, "orders": 600, "order_items": 980, "events": 200, "all_types": 4}
+	want := map[string]int64{"customers": 200, "products": 20, "orders": 600, "order_items": 980, "events": 200, "all_types": 5}
 	for table, n := range want {
 		var got int64
 		if err := sqlDB.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&got); err != nil {
