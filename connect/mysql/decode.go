@@ -256,13 +256,15 @@ func (r *reader) Close(context.Context) error {
 	}
 	r.closed = true
 	r.flushNotes()
-	var err error
-	if r.done {
-		err = r.rows.Close()
+	if !r.done {
+		// Draining the rest of a big result set to reuse the connection
+		// would cost as much as reading it: the connection is closed
+		// instead. The driver then complains that the result set is
+		// unread ("busy buffer") but closes the socket all the same.
+		r.conn.Close()
+		return nil
 	}
-	// Draining the rest of a big result set to reuse the connection would
-	// cost as much as reading it: the connection is closed instead.
-	err = errors.Join(err, r.conn.Close())
+	err := errors.Join(r.rows.Close(), r.conn.Close())
 	if err != nil {
 		return fmt.Errorf("mysql: close read of %s: %w", r.table.Name, err)
 	}

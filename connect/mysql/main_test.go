@@ -67,3 +67,21 @@ func readAll(t *testing.T, src *mysql.Source, tb catalog.Table, r catalog.Range)
 		}
 	}
 }
+
+// readCount reads rd to the end, closes it and returns the rows read.
+func readCount(tb testing.TB, rd catalog.RowReader) int {
+	tb.Helper()
+	defer rd.Close(context.Background())
+	buf := make([]connect.Row, 1000)
+	total := 0
+	for {
+		n, err := rd.Read(context.Background(), buf)
+		total += n
+		if errors.Is(err, io.EOF) {
+			return total
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
