@@ -142,7 +142,7 @@ func (k kind) connectType() connect.Type {
 	return connect.TypeText
 }
 
-// enumValues returns the values of "enum('a','b''c')" (or a SET's).
+// enumValues returns the values of "enum('a','b”c')" (or a SET's).
 func enumValues(columnType string) []string {
 	s := columnType[strings.IndexByte(columnType, '(')+1:]
 	var vals []string
@@ -182,7 +182,7 @@ func enumCheck(name, columnType string) string {
 func pgIdent(s string) string   { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 func pgLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// unquote returns MariaDB's quoted default 'it''s' as it's; anything else
+// unquote returns MariaDB's quoted default 'it”s' as it's; anything else
 // as it is.
 func unquote(s string) string {
 	if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {

@@ -24,7 +24,9 @@ func TestTypes(t *testing.T) {
 		t.Fatalf("read %d rows, want 5", len(rows))
 	}
 	null := connect.Null()
-	date := func(y, m, d int) connect.Value { return connect.Date(time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)) }
+	date := func(y, m, d int) connect.Value {
+		return connect.Date(time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC))
+	}
 	ts := func(s string) time.Time {
 		v, err := time.Parse("2006-01-02 15:04:05.999999", s)
 		if err != nil {

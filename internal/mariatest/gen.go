@@ -23,12 +23,13 @@ var GenTables = []string{"customers", "products", "orders", "order_items", "even
 // Generate creates and fills, in db's current database, an online shop:
 //
 //   - customers: INT UNSIGNED AUTO_INCREMENT key, a UNIQUE email, utf8mb4
-//     names with emoji, TINYINT(1), DATETIME(6), and referrer_id, a foreign
+//     names with emoji, TINYINT(1), DATETIME(6), TIMESTAMP DEFAULT
+//     CURRENT_TIMESTAMP, and referrer_id, a foreign
 //     key to customers itself (ON DELETE SET NULL);
 //   - products: a VARCHAR key, DECIMAL, FLOAT, ENUM, SET, JSON and BLOB;
 //   - orders: BIGINT AUTO_INCREMENT key, a foreign key to customers (ON
 //     DELETE CASCADE), TIMESTAMP(3), a DATE of which every 97th is the zero
-//     date 0000-00-00, TIME, YEAR, BIT(5), BIGINT UNSIGNED, TEXT;
+//     date 0000-00-00, TIME (within a day, which pgloader's time takes), YEAR, BIT(8), BIGINT UNSIGNED, TEXT;
 //   - order_items: a composite key (order_id, line), foreign keys to orders
 //     and products, a secondary index;
 //   - events: no primary key, TIMESTAMP(6), VARBINARY, an index.
@@ -57,6 +58,7 @@ func Generate(ctx context.Context, db *sql.DB, opt GenOptions) error {
 			country CHAR(2) NOT NULL DEFAULT 'DE',
 			active TINYINT(1) NOT NULL DEFAULT 1,
 			created DATETIME(6) NOT NULL,
+			updated TIMESTAMP NULL DEFAULT CURRENT_TIMESTAMP,
 			referrer_id INT UNSIGNED NULL,
 			UNIQUE KEY customers_email (email),
 			CONSTRAINT customers_referrer FOREIGN KEY (referrer_id) REFERENCES customers (id) ON DELETE SET NULL
@@ -74,11 +76,11 @@ func Generate(ctx context.Context, db *sql.DB, opt GenOptions) error {
 		`CREATE TABLE orders (
 			id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
 			customer_id INT UNSIGNED NOT NULL,
-			placed TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+			placed TIMESTAMP(3) NOT NULL,
 			shipped DATE NULL,
 			slot TIME NULL,
 			fiscal YEAR NULL,
-			flags BIT(5) NOT NULL DEFAULT b'0',
+			flags BIT(8) NOT NULL DEFAULT b'0',
 			tracking BIGINT UNSIGNED NULL,
 			total DECIMAL(12,2) NOT NULL,
 			note TEXT NULL,
@@ -102,10 +104,11 @@ func Generate(ctx context.Context, db *sql.DB, opt GenOptions) error {
 			payload VARBINARY(64) NULL,
 			KEY events_at (at)
 		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
-		fmt.Sprintf(`INSERT INTO customers (id, email, name, country, active, created, referrer_id)
+		fmt.Sprintf(`INSERT INTO customers (id, email, name, country, active, created, updated, referrer_id)
 			SELECT seq, CONCAT('user', seq, '@example.org'), CONCAT('Kundin ', seq, IF(seq %% 7 = 0, ' 🦫 Grüße', '')),
 				ELT(1 + seq %% 4, 'DE', 'FR', 'PL', 'JP'), seq %% 3 <> 0,
 				TIMESTAMP('2020-01-01') + INTERVAL seq SECOND + INTERVAL (seq %% 1000000) MICROSECOND,
+				IF(seq %% 2 = 0, NULL, TIMESTAMP('2024-01-01') + INTERVAL seq MINUTE),
 				IF(seq %% 5 = 0 OR seq = 1, NULL, seq DIV 2)
 			FROM seq_1_to_%d`, cust),
 		fmt.Sprintf(`INSERT INTO products (sku, title, price, weight, status, colours, attrs, image)
@@ -118,7 +121,7 @@ func Generate(ctx context.Context, db *sql.DB, opt GenOptions) error {
 		fmt.Sprintf(`INSERT INTO orders (id, customer_id, placed, shipped, slot, fiscal, flags, tracking, total, note)
 			SELECT seq, 1 + seq %% %d, TIMESTAMP('2021-06-01') + INTERVAL seq * 7 SECOND + INTERVAL (seq %% 1000) * 1000 MICROSECOND,
 				IF(seq %% 97 = 0, '0000-00-00', IF(seq %% 13 = 0, NULL, DATE('2021-06-01') + INTERVAL (seq %% 900) DAY)),
-				IF(seq %% 9 = 0, NULL, SEC_TO_TIME(CAST(seq %% 200000 AS SIGNED) - 100000)), 2000 + seq %% 30, seq %% 32,
+				IF(seq %% 9 = 0, NULL, SEC_TO_TIME(seq %% 86400)), 2000 + seq %% 30, seq %% 256,
 				IF(seq %% 4 = 0, NULL, 18446744073709551615 - seq), (seq %% 50000) / 100 + 5.5,
 				IF(seq %% 6 = 0, NULL, CONCAT('Bitte an der Tür klingeln ', seq, IF(seq %% 10 = 0, ' 📦', '')))
 			FROM seq_1_to_%d`, cust, ord),
