@@ -181,7 +181,7 @@ func cmpOr(v, def int) int {
 func (s *Source) Close() error { return s.db.Close() }
 
 // Notes returns the counts of values the reads so far changed: zero dates
-// read as NULL, ENUM's invalid '' read as NULL, TINYINT(1) values other
+// read as NULL, ENUM's invalid ” read as NULL, TINYINT(1) values other
 // than 0 and 1 read as true. Each note names the table and column.
 func (s *Source) Notes() []catalog.Note {
 	s.mu.Lock()

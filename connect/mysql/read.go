@@ -210,4 +210,3 @@ func (r *reader) flushNotes() {
 		r.notes = r.notes[:0]
 	}
 }
-
