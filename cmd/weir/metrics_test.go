@@ -3,17 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/pprof/profile"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/weir-etl/weir/internal/promtest"
 )
@@ -121,6 +124,7 @@ func TestMetricsWhileCopyRuns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Prometheus never saw weir_records_total{stage=\"load\"} > 0: %v", err)
 	}
+	checkDashboard(t, ps, promtest.Parse(t, page))
 
 	w.Close() // end of input: the copy finishes
 	if code := <-exited; code != exitOK {
@@ -132,5 +136,43 @@ func TestMetricsWhileCopyRuns(t *testing.T) {
 	if resp, err := http.Get(metricsURL); err == nil {
 		resp.Body.Close()
 		t.Errorf("%s still answers after the command ended", metricsURL)
+	}
+}
+
+// checkDashboard checks every query of the Grafana dashboard in docs/:
+// Prometheus accepts it, and each weir metric it names is on the page.
+func checkDashboard(t *testing.T, ps *promtest.Server, fams map[string]*dto.MetricFamily) {
+	t.Helper()
+	raw, err := os.ReadFile("../../docs/grafana-weir.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("docs/grafana-weir.json: %v", err)
+	}
+	n := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			n++
+			q := strings.NewReplacer("$pipeline", ".*", "$__rate_interval", "1m").Replace(tg.Expr)
+			if _, err := ps.Query(context.Background(), q); err != nil {
+				t.Errorf("dashboard panel %q: %v", p.Title, err)
+			}
+			for _, name := range regexp.MustCompile(`weir_[a-z_]+`).FindAllString(tg.Expr, -1) {
+				// weir_load_limit is only there in an adaptive run.
+				if fams[strings.TrimSuffix(name, "_bucket")] == nil && name != "weir_load_limit" {
+					t.Errorf("dashboard panel %q uses %s, which /metrics does not have", p.Title, name)
+				}
+			}
+		}
+	}
+	if n < 6 {
+		t.Errorf("the dashboard has %d queries, want at least 6", n)
 	}
 }
