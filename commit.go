@@ -36,8 +36,11 @@ func (w *writer[T]) write(ctx context.Context, records []T) (int, error) {
 	return w.do(ctx, func() error { return w.sink.Write(ctx, records) })
 }
 
-// do runs op (recovering panics) under the retry policy.
+// do runs op (recovering panics) under the retry policy, counted in
+// [Stats.LoadsInFlight] while it runs.
 func (w *writer[T]) do(ctx context.Context, op func() error) (int, error) {
+	w.m.inFlight.Add(1)
+	defer w.m.inFlight.Add(-1)
 	if w.retry.policy.MaxAttempts <= 1 {
 		return 1, try(op)
 	}

@@ -2,6 +2,7 @@ package weir
 
 import (
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -17,7 +18,20 @@ type Latency struct {
 	Mean          time.Duration
 	P50, P95, P99 time.Duration
 	Max           time.Duration
+	// Sum is the total time of the timed batches.
+	Sum time.Duration
+	// Buckets[i] counts the timed batches that took at most
+	// [LatencyBounds]()[i], cumulatively, as a Prometheus histogram's le
+	// buckets do (Count is the +Inf bucket). A batch up to 12.5% faster
+	// than a bound may be counted under the next bound, never under a
+	// lower one.
+	Buckets [21]int64
 }
+
+// LatencyBounds returns the upper bounds of [Latency.Buckets], from 10µs
+// to a minute in 1-2.5-5 steps. They are fixed, so that buckets add up
+// across runs and processes.
+func LatencyBounds() []time.Duration { return slices.Clone(hist.Bounds[:]) }
 
 // StageStats describes one stage of a run.
 type StageStats struct {
@@ -79,6 +93,9 @@ type Stats struct {
 	// BatchSize and LoadLimit are the adaptive controllers' current
 	// choices (see [Config.Adaptive]); 0 when the run is not adaptive.
 	BatchSize, LoadLimit int
+	// LoadsInFlight is how many Sink.Write calls (with their retries) are
+	// in progress at the moment of the snapshot.
+	LoadsInFlight int
 	// ResumedFrom is the checkpoint the run started from, and Checkpoint
 	// the position below which every batch is finished (see
 	// [WithCheckpoint]); nil when not checkpointing.
@@ -177,6 +194,9 @@ func (s Stats) Bottleneck() Stage {
 type stageMetrics struct {
 	in, records, batches, bytes, errors atomic.Int64
 	deadLettered, retries               atomic.Int64
+	// inFlight counts the calls in progress; only the load stage's
+	// writer keeps it (two atomic adds per batch written).
+	inFlight atomic.Int64
 	// busy is the time in user code of the timed calls, in nanoseconds,
 	// and timed their number; calls counts every call (see sampler). Only
 	// the extract stage keeps busy and timed apart; for transform and load
@@ -272,6 +292,7 @@ func (m *metrics) counts() Stats {
 func (m *metrics) fill(s *Stats) {
 	s.ResumedFrom = m.resumedFrom
 	s.Aborted = m.aborted.Load()
+	s.LoadsInFlight = int(m.load.inFlight.Load())
 	if m.ck != nil {
 		s.Checkpoint = m.ck.committedPos()
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -54,6 +55,7 @@ type copyFlags struct {
 	loadConcurrency int
 	verify          bool
 	progress        string
+	metrics         metricsFlags
 }
 
 // defaultCopyBatch is weir copy's batch size. A bulk copy pays a
@@ -84,6 +86,7 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 	fs.StringVar(&f.ifExists, "if-exists", "fail", "when the target table already holds rows: fail (refuse), append, truncate (empty it first) or replace (drop and create it)")
 	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same copy stopped (a checkpoint kept in the target); needs --key, or PostgreSQL")
 	f.reject.register(fs)
+	f.metrics.register(fs)
 	fs.IntVar(&f.batch, "batch", defaultCopyBatch, "records per batch: one COPY or INSERT transaction each")
 	fs.IntVar(&f.workers, "workers", 0, "batches converted at once (0: one per CPU)")
 	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite and files take one at a time)")
@@ -127,6 +130,11 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	sig := handleStop(stderr, cancel)
 	defer sig.end()
+	ms, err := f.metrics.serve(stderr)
+	if err != nil {
+		return err
+	}
+	defer ms.stop()
 
 	// Everything that can be refused is checked before the target is
 	// touched (see planCopy), so a usage error leaves nothing behind.
@@ -166,6 +174,7 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	sig.running(p)
+	ms.watch(cmp.Or(tgt.table, src.table, "copy"), p)
 	fmt.Fprintf(stdout, "weir copy: %s → %s (%d columns; batch %d, workers %d, load concurrency %d)\n",
 		src.desc, tgt, len(plan.cols), p.Config().BatchSize, p.Config().Workers, loaders(p.Config()))
 	if plan.created {

@@ -54,6 +54,7 @@ type migrateFlags struct {
 	deferFKs        bool
 	progress        string
 	reject          rejectFlags
+	metrics         metricsFlags
 }
 
 func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
@@ -78,6 +79,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 	fs.BoolVar(&f.deferFKs, "defer-constraints", true, "PostgreSQL: drop the tables' foreign keys (and, unless --resume, their primary keys and indexes) during the load and add them back after, checking every row once, in bulk; false keeps them checked row by row")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, or off")
 	f.reject.register(fs)
+	f.metrics.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, errHelp
@@ -287,6 +289,11 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 	var running atomic.Pointer[weir.Pipeline[users.User, users.User]]
 	stopSignals := handleSignals(stderr, cancel, &running)
 	defer stopSignals()
+	ms, err := f.metrics.serve(stderr)
+	if err != nil {
+		return err
+	}
+	defer ms.stop()
 
 	// Order matters: everything that can be refused is checked before the
 	// target is touched, so a bad flag or an unreachable database leaves
@@ -381,6 +388,7 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		return &usageError{err}
 	}
 	running.Store(p)
+	ms.watch("migrate", p)
 	fmt.Fprintf(stdout, "weir migrate: %s → %s (batch %d, workers %d, load concurrency %d, on error %s)\n",
 		src.desc, tgt, p.Config().BatchSize, p.Config().Workers, loaders(p.Config()), f.reject.onError)
 

@@ -37,6 +37,7 @@ type runFlags struct {
 	from, to string
 	resume   bool
 	progress string
+	metrics  metricsFlags
 }
 
 func parseRunFlags(cmd string, args []string, stderr io.Writer) (runFlags, error) {
@@ -51,6 +52,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (runFlags, error
 	fs.StringVar(&f.to, "to", "", "load into this database instead of the job's target (sqlite:PATH or postgres://…)")
 	fs.BoolVar(&f.resume, "resume", false, "run: continue where the last run of the same job stopped, loading idempotently (ON CONFLICT DO NOTHING on the tables' keys)")
 	fs.StringVar(&f.progress, "progress", "auto", "run: progress display: auto, bar, log or off")
+	f.metrics.register(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return f, err
@@ -212,6 +214,11 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	sig := handleStop(stderr, cancel)
 	defer sig.end()
+	ms, err := f.metrics.serve(stderr)
+	if err != nil {
+		return err
+	}
+	defer ms.stop()
 	r, err := openJob(ctx, f)
 	if err != nil {
 		return err
@@ -272,6 +279,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	sig.running(p)
+	ms.watch(jobName(f.file), p)
 	fmt.Fprintf(stdout, "weir run %s: %s → %s, %d tables (batch %d, workers %d, load concurrency %d)\n",
 		f.file, r.src.desc, r.tgt.db, len(r.tables), p.Config().BatchSize, p.Config().Workers, loaders(p.Config()))
 	prog := startProgressOf(f.progress, stderr, p, -1, sink.Rows, "records")

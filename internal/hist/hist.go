@@ -64,12 +64,31 @@ func (h *H) Record(d time.Duration) {
 // Sum is the total of the samples recorded so far.
 func (h *H) Sum() time.Duration { return time.Duration(h.sum.Load()) }
 
+// Bounds are the fixed upper bounds at which [Summary.Buckets] counts
+// samples: from 10µs to a minute, in 1-2.5-5 steps.
+var Bounds = [...]time.Duration{
+	10 * time.Microsecond, 25 * time.Microsecond, 50 * time.Microsecond,
+	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2500 * time.Millisecond, 5 * time.Second,
+	10 * time.Second, 30 * time.Second, time.Minute,
+}
+
 // Summary is a histogram read at one moment.
 type Summary struct {
 	Count         int64
 	Mean          time.Duration
 	P50, P95, P99 time.Duration
 	Max           time.Duration
+	// Sum is the total of the samples.
+	Sum time.Duration
+	// Buckets[i] counts the samples at most Bounds[i] (cumulative, as
+	// Prometheus's le buckets). A log-linear bucket is counted under the
+	// first bound that holds all of it, so a sample up to 12.5% below a
+	// bound may be counted under the next one.
+	Buckets [len(Bounds)]int64
 }
 
 // Snapshot summarises the samples recorded so far. A quantile is reported as
@@ -86,7 +105,9 @@ func (h *H) Snapshot() Summary {
 	if total == 0 {
 		return s
 	}
-	s.Mean = time.Duration(h.sum.Load() / total)
+	sum := h.sum.Load()
+	s.Sum, s.Mean = time.Duration(sum), time.Duration(sum/total)
+	s.Buckets = fixedBuckets(&counts)
 	q := func(p float64) time.Duration {
 		rank := uint64(math.Ceil(p * float64(total)))
 		if rank == 0 {
@@ -103,4 +124,23 @@ func (h *H) Snapshot() Summary {
 	}
 	s.P50, s.P95, s.P99 = q(0.50), q(0.95), q(0.99)
 	return s
+}
+
+// fixedBuckets adds the log-linear counts up under [Bounds], cumulatively.
+func fixedBuckets(counts *[nBuckets]uint64) [len(Bounds)]int64 {
+	var out [len(Bounds)]int64
+	b := 0
+	for i, c := range counts {
+		for b < len(Bounds) && upper(i) > uint64(Bounds[b]) {
+			b++
+		}
+		if b == len(Bounds) {
+			break // above the last bound: only in Count (Prometheus's +Inf)
+		}
+		out[b] += int64(c)
+	}
+	for i := 1; i < len(out); i++ {
+		out[i] += out[i-1]
+	}
+	return out
 }

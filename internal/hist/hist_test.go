@@ -64,3 +64,37 @@ func TestEmptyAndConcurrent(t *testing.T) {
 		t.Fatalf("after concurrent records: %+v", s)
 	}
 }
+
+// TestBucketsBracketTrueCounts checks the fixed buckets against an exact
+// count: Buckets[i] never counts a sample above Bounds[i], and misses only
+// samples within a log-linear bucket's width (12.5%) below it.
+func TestBucketsBracketTrueCounts(t *testing.T) {
+	var h H
+	var samples []time.Duration
+	for d := time.Microsecond; d < 2*time.Minute; d = d*21/20 + 1 {
+		samples = append(samples, d)
+		h.Record(d)
+	}
+	s := h.Snapshot()
+	for i, b := range Bounds {
+		var atMost, wellBelow int64
+		for _, d := range samples {
+			if d <= b {
+				atMost++
+			}
+			if float64(d) <= float64(b)/1.125 {
+				wellBelow++
+			}
+		}
+		if got := s.Buckets[i]; got > atMost || got < wellBelow {
+			t.Errorf("bucket le=%v counts %d, want between %d and %d", b, got, wellBelow, atMost)
+		}
+	}
+	var sum time.Duration
+	for _, d := range samples {
+		sum += d
+	}
+	if s.Sum != sum {
+		t.Errorf("sum = %v, want %v", s.Sum, sum)
+	}
+}
