@@ -25,6 +25,7 @@ SOURCE is one of
   -                                                        standard input, with --format
   postgres://USER@HOST:PORT/DB?table=T (or &query=SELECT…, &schema=S)
   sqlite:PATH?table=T (or ?query=SELECT…)
+  sqlite:PATH                                              a whole database, into postgres:// (see docs/DATABASES.md)
   mongodb://HOST:PORT/DB.COLLECTION
 
 TARGET is one of
@@ -54,6 +55,7 @@ type copyFlags struct {
 	loadConcurrency int
 	verify          bool
 	progress        string
+	db              dbFlags // a whole database: copy_db*.go
 }
 
 // defaultCopyBatch is weir copy's batch size. A bulk copy pays a
@@ -84,6 +86,7 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 	fs.StringVar(&f.ifExists, "if-exists", "fail", "when the target table already holds rows: fail (refuse), append, truncate (empty it first) or replace (drop and create it)")
 	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same copy stopped (a checkpoint kept in the target); needs --key, or PostgreSQL")
 	f.reject.register(fs)
+	f.db.register(fs)
 	fs.IntVar(&f.batch, "batch", defaultCopyBatch, "records per batch: one COPY or INSERT transaction each")
 	fs.IntVar(&f.workers, "workers", 0, "batches converted at once (0: one per CPU)")
 	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite and files take one at a time)")
@@ -127,6 +130,11 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	sig := handleStop(stderr, cancel)
 	defer sig.end()
+	if open, url, only, ok := wholeDatabase(f); ok {
+		return copyDatabase(ctx, stdout, stderr, f, open, url, only)
+	} else if f.db.used() {
+		return usagef("--include, --exclude, --schema-only and --data-only copy a whole database: SOURCE must be one (sqlite:PATH) without ?table=")
+	}
 
 	// Everything that can be refused is checked before the target is
 	// touched (see planCopy), so a usage error leaves nothing behind.
