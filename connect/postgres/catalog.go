@@ -162,7 +162,7 @@ func PlanBuild(schema string, tables []catalog.Table) BuildPlan {
 			}
 			col := pgx.Identifier{c.Name}.Sanitize()
 			p.Identities = append(p.Identities, BuildStep{t.Name, "identity", c.Name,
-				"SELECT setval(pg_get_serial_sequence(" + literal(table) + ", " + literal(col) + "), GREATEST(coalesce(max(" + col + "), 0) + 1, 1), false) FROM " + table})
+				"SELECT setval(pg_get_serial_sequence(" + literal(table) + ", " + literal(c.Name) + "), GREATEST(coalesce(max(" + col + "), 0) + 1, 1), false) FROM " + table})
 		}
 	}
 	return p
