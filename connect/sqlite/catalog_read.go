@@ -16,7 +16,7 @@ import (
 
 // minRangeRows is the fewest rows (by rowid span) worth a range of its
 // own: below it, a reader's start-up costs more than the parallelism buys.
-const minRangeRows = 50_000
+var minRangeRows int64 = 50_000
 
 // Ranges splits a table with a rowid into at most n ranges of equal rowid
 // span (equal rows when rowids have no big gaps), each at least
@@ -36,7 +36,7 @@ func (c *Catalog) Ranges(ctx context.Context, t catalog.Table, n int) ([]catalog
 		return []catalog.Range{{}}, nil
 	}
 	span := hi.Int64 - lo.Int64 + 1
-	k := int64(min(n, int(span/minRangeRows)))
+	k := min(int64(n), span/minRangeRows)
 	if k <= 1 {
 		return []catalog.Range{{}}, nil
 	}
