@@ -23,7 +23,10 @@ func (t *runTotals) add(s weir.Stats) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.st.Elapsed += s.Elapsed
-	for _, p := range []struct{ sum *weir.StageStats; s weir.StageStats }{
+	for _, p := range []struct {
+		sum *weir.StageStats
+		s   weir.StageStats
+	}{
 		{&t.st.Extract, s.Extract}, {&t.st.Transform, s.Transform}, {&t.st.Load, s.Load}} {
 		p.sum.In += p.s.In
 		p.sum.Records += p.s.Records

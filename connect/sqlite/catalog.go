@@ -144,7 +144,9 @@ func (c *Catalog) Tables(ctx context.Context) ([]catalog.Table, error) {
 func (c *Catalog) describe(ctx context.Context, name string) (catalog.Table, []catalog.Note, error) {
 	t := catalog.Table{Name: name, Rows: -1}
 	var notes []catalog.Note
-	note := func(col, what string) { notes = append(notes, catalog.Note{Table: name, Column: col, What: what, Count: 1}) }
+	note := func(col, what string) {
+		notes = append(notes, catalog.Note{Table: name, Column: col, What: what, Count: 1})
+	}
 	type pkCol struct {
 		name string
 		at   int
