@@ -26,6 +26,7 @@ SOURCE is one of
   -                                                        standard input, with --format
   postgres://USER@HOST:PORT/DB?table=T (or &query=SELECT…, &schema=S)
   sqlite:PATH?table=T (or ?query=SELECT…)
+  sqlite:PATH                                              a whole database, into postgres:// (see docs/DATABASES.md)
   mongodb://HOST:PORT/DB.COLLECTION
 
 TARGET is one of
@@ -56,6 +57,7 @@ type copyFlags struct {
 	verify          bool
 	progress        string
 	metrics         metricsFlags
+	db              dbFlags // a whole database: copy_db*.go
 }
 
 // defaultCopyBatch is weir copy's batch size. A bulk copy pays a
@@ -87,6 +89,7 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same copy stopped (a checkpoint kept in the target); needs --key, or PostgreSQL")
 	f.reject.register(fs)
 	f.metrics.register(fs)
+	f.db.register(fs)
 	fs.IntVar(&f.batch, "batch", defaultCopyBatch, "records per batch: one COPY or INSERT transaction each")
 	fs.IntVar(&f.workers, "workers", 0, "batches converted at once (0: one per CPU)")
 	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite and files take one at a time)")
@@ -135,6 +138,11 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ms.stop()
+	if open, url, only, ok := wholeDatabase(f); ok {
+		return copyDatabase(ctx, stdout, stderr, f, ms, open, url, only)
+	} else if f.db.used() {
+		return usagef("--include, --exclude, --schema-only and --data-only copy a whole database: SOURCE must be one (sqlite:PATH) without ?table=")
+	}
 
 	// Everything that can be refused is checked before the target is
 	// touched (see planCopy), so a usage error leaves nothing behind.
