@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/weir-etl/weir/connect/catalog"
+	"github.com/weir-etl/weir/connect/mysql"
 	"github.com/weir-etl/weir/connect/sqlite"
 )
 
@@ -17,7 +18,13 @@ import (
 // before the first ':'), for `weir copy DATABASE postgres://…`. url is
 // the SOURCE argument without weir's own parameters (?table=, ?schema=).
 var databaseSources = map[string]func(ctx context.Context, url string) (catalog.Source, error){
-	"sqlite": openSQLiteCatalog,
+	"sqlite":  openSQLiteCatalog,
+	"mysql":   openMySQLCatalog,
+	"mariadb": openMySQLCatalog,
+}
+
+func openMySQLCatalog(ctx context.Context, url string) (catalog.Source, error) {
+	return mysql.Open(ctx, url)
 }
 
 // sqliteReaders is how many connections a SQLite catalog opens at most:
