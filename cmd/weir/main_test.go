@@ -15,10 +15,11 @@ import (
 	"github.com/weir-etl/weir/connect/file"
 	"github.com/weir-etl/weir/connect/sqlite"
 	"github.com/weir-etl/weir/examples/users"
+	"github.com/weir-etl/weir/internal/mariatest"
 	"github.com/weir-etl/weir/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(mariatest.Wrap(m))) }
 
 // weirCmd runs the command in-process and returns its exit code and output.
 func weirCmd(t *testing.T, args ...string) (int, string, string) {

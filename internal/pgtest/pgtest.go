@@ -84,7 +84,28 @@ func Main(m *testing.M) {
 	os.Exit(run(m))
 }
 
-func run(m *testing.M) (code int) {
+// Tests is what [Run] runs: a *testing.M, or another package's Run
+// wrapped around one, so that one test binary can share a PostgreSQL server
+// and another throwaway server:
+//
+//	func TestMain(m *testing.M) { os.Exit(pgtest.Run(mariatest.Wrap(m))) }
+type Tests interface{ Run() int }
+
+// Run is [Main] without the exit: it runs the tests, stops the shared
+// server and returns the status to exit with.
+func Run(m Tests) int {
+	mainCalled.Store(true)
+	return run(m)
+}
+
+// Wrap returns tests that [Run] m when run.
+func Wrap(m Tests) Tests { return wrapped{m} }
+
+type wrapped struct{ m Tests }
+
+func (w wrapped) Run() int { return Run(w.m) }
+
+func run(m Tests) (code int) {
 	defer func() {
 		if shared == nil {
 			return
