@@ -128,15 +128,15 @@ func (b *batcher[E]) measure(chunk []E) (total int64, over int) {
 	b.sizes = grow(b.sizes, len(chunk))
 	for i := range chunk {
 		sz := max(int64(b.size(&chunk[i])), 0)
+		if sz > b.largest {
+			b.largest = sz
+			b.largestOut.Store(sz)
+		}
 		if sz > b.limit {
 			return total, i
 		}
 		b.sizes[i] = sz
 		total += sz
-		if sz > b.largest {
-			b.largest = sz
-			b.largestOut.Store(sz)
-		}
 	}
 	return total, -1
 }

@@ -54,6 +54,7 @@ type migrateFlags struct {
 	deferFKs        bool
 	progress        string
 	reject          rejectFlags
+	memory          memoryFlag
 }
 
 func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
@@ -78,6 +79,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 	fs.BoolVar(&f.deferFKs, "defer-constraints", true, "PostgreSQL: drop the tables' foreign keys (and, unless --resume, their primary keys and indexes) during the load and add them back after, checking every row once, in bulk; false keeps them checked row by row")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, or off")
 	f.reject.register(fs)
+	f.memory.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, errHelp
@@ -128,7 +130,7 @@ func (f migrateFlags) config(t *target) (weir.Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return cfg, &usageError{err}
 	}
-	return cfg, nil
+	return cfg, f.memory.apply(&cfg)
 }
 
 // jobSource is where the documents come from.
@@ -564,16 +566,4 @@ func round(d time.Duration) string {
 		return d.Round(10 * time.Microsecond).String()
 	}
 	return d.Round(time.Microsecond).String()
-}
-
-func advice(s weir.Stage) string {
-	switch s {
-	case weir.StageExtract:
-		return "extract — the source (generating or reading documents) is the limit; more workers or loaders will not help"
-	case weir.StageTransform:
-		return "transform — raise --workers if there are idle cores"
-	case weir.StageLoad:
-		return "load — the target database is the limit; with PostgreSQL raise --load-concurrency, with SQLite (one writer) try a larger --batch"
-	}
-	return "none measured (the run was too short)"
 }
