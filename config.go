@@ -52,6 +52,8 @@ const (
 // multiply the same count of batches by BatchBytes (plus one record) for the
 // bound in bytes. With the defaults on 2 cores (128, Workers 2, QueueDepth 2)
 // that is 128 × 8 = 1,024 records, whatever the size of the data set.
+// [Config.Memory] turns the bound around: give the bytes, and the engine
+// sizes each batch to Memory divided by that count of batches.
 type Config struct {
 	// BatchSize is the most records in one batch. Default 128; 1 to
 	// MaxBatchSize.
@@ -60,6 +62,20 @@ type Config struct {
 	// least this many bytes. 0 means no byte limit. Setting it requires
 	// record sizes: a [Sizer] record type or [WithSize].
 	BatchBytes int64
+	// Memory is a budget in bytes for the records the engine holds at once
+	// (read and not yet loaded); 0 means no budget. Each batch may hold at
+	// most Memory divided by the count of batches in the formula above
+	// (Stats.Memory reports both), so the records held stay within Memory
+	// whatever their size: Reads ask for as many records as fit, judged by
+	// the largest record seen so far (the first Read asks for one). A
+	// record larger than one batch's share ends the run with a
+	// [*RecordTooLargeError] naming it, the records before it loaded. It
+	// requires record sizes, like BatchBytes, which may be set too but not
+	// above the share. The budget covers records as the source delivers
+	// them and [Sizer] measures them: a transform that makes them larger
+	// (or more numerous, FlatMap) and the sink's own buffers are outside
+	// it. docs/MEMORY.md says how to choose it.
+	Memory int64
 	// FlushInterval is the longest a record waits for its batch to fill:
 	// the batch closes this long after its first record arrived. Default
 	// 100ms; at least 1ms (a shorter timer would spin).
@@ -147,6 +163,7 @@ func (c Config) Validate() error {
 	if c.BatchBytes < 0 {
 		bad("BatchBytes must be >= 0 (0 means no byte limit), got %d", c.BatchBytes)
 	}
+	errs = append(errs, c.validateMemory()...)
 	if c.FlushInterval < 0 || (c.FlushInterval > 0 && c.FlushInterval < minFlushInterval) {
 		bad("FlushInterval must be >= %v (0 means %v), got %v", minFlushInterval, DefaultFlushInterval, c.FlushInterval)
 	}

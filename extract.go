@@ -35,7 +35,7 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 	lastBad := "" // the last rejected record's position, if no record came after it
 	for {
 		bs := int(bt.bs.Load())
-		buf := bt.pool.get(bs)[:bs]
+		buf := bt.pool.get(bs)[:bt.readLen(bs)]
 		timed := smp.tick()
 		var t0, t1 time.Time
 		if timed {
@@ -56,10 +56,17 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 			t1 = clock()
 			m.addBusy(t0, t1)
 		}
-		if n < 0 || n > bs {
+		if n < 0 || n > len(buf) {
 			m.errors.Add(1)
 			bt.flush()
-			return extractError(pos, fmt.Errorf("source returned %d records for a buffer of %d", n, bs))
+			return extractError(pos, fmt.Errorf("source returned %d records for a buffer of %d", n, len(buf)))
+		}
+		var total int64 // the records' bytes, under a memory budget
+		if bt.limit > 0 && n > 0 {
+			var over int
+			if total, over = bt.measure(buf[:n]); over >= 0 {
+				return r.tooLarge(ctx, bt, buf[:n], over, pos)
+			}
 		}
 		if n > 0 || rejected {
 			var spos []byte
@@ -80,7 +87,7 @@ func (r *run[E, T]) read(ctx, readCtx context.Context, bt *batcher[E]) error {
 				m.records.Add(int64(n))
 				pos += int64(n)
 				// At io.EOF the reader flushes next: no timer is needed.
-				if !bt.add(buf[:n], t0, t1, spos, err == io.EOF) {
+				if !bt.add(buf[:n], total, t0, t1, spos, err == io.EOF) {
 					return ctx.Err()
 				}
 			} else {
@@ -208,9 +215,18 @@ type batcher[E any] struct {
 	bs       *atomic.Int64 // batch size; changes when batching is adaptive
 	perRead  bool          // each Read's records are one batch (exactly-once mode)
 	maxBytes int64
-	interval time.Duration
-	loops    *sync.WaitGroup // the run's: it waits for timerLoop
-	stop     chan struct{}
+	// limit is the most bytes a batch may hold under Config.Memory (0:
+	// no budget); the reader measures each chunk into sizes, keeps the
+	// largest record's size (-1 until one is measured, published to
+	// largestOut for Stats) and asks each Read for want records.
+	limit      int64
+	sizes      []int64
+	largest    int64
+	largestOut *atomic.Int64
+	want       int
+	interval   time.Duration
+	loops      *sync.WaitGroup // the run's: it waits for timerLoop
+	stop       chan struct{}
 
 	mu       sync.Mutex
 	timer    *time.Timer // nil until a batch first stays open
@@ -229,17 +245,22 @@ type batcher[E any] struct {
 func newBatcher[E any](ctx context.Context, out chan<- batch[E], pool *pool[E], m *metrics, size func(*E) int, cfg Config, bs *atomic.Int64, perRead bool, loops *sync.WaitGroup) *batcher[E] {
 	return &batcher[E]{
 		ctx: ctx, out: out, pool: pool, m: &m.extract, size: size, bs: bs, perRead: perRead,
-		maxBytes: cfg.BatchBytes, interval: cfg.FlushInterval, loops: loops, stop: make(chan struct{}),
+		maxBytes: cfg.BatchBytes, limit: cfg.batchShare(), largest: -1, largestOut: &m.largest,
+		interval: cfg.FlushInterval, loops: loops, stop: make(chan struct{}),
 	}
 }
 
 // add takes ownership of chunk. It returns false once the run is cancelled.
 // start and now are the reader's clock readings around the Read that
 // returned chunk, zero when that Read was not timed; they time a batch
-// made of the whole chunk, at no clock read of its own. final says the
+// made of the whole chunk, at no clock read of its own. total is the
+// chunk's bytes as measured under a memory budget. final says the
 // reader flushes right after (the source ended), so a batch left open
 // needs no timer.
-func (b *batcher[E]) add(chunk []E, start, now time.Time, pos []byte, final bool) bool {
+func (b *batcher[E]) add(chunk []E, total int64, start, now time.Time, pos []byte, final bool) bool {
+	if b.limit > 0 {
+		return b.addSized(chunk, total, start, now, pos, final)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bs := int(b.bs.Load())

@@ -48,8 +48,8 @@ func WithHooks(h Hooks) Option {
 	return Option{func(o *options) { o.hooks = h }}
 }
 
-// WithSize sets how to measure a record in bytes, for [Config.BatchBytes]
-// and [StageStats.Bytes]; it overrides a [Sizer] method. E must be the
+// WithSize sets how to measure a record in bytes, for [Config.BatchBytes],
+// [Config.Memory] and [StageStats.Bytes]; it overrides a [Sizer] method. E must be the
 // source's record type: [New] reports a mismatch. A nil size panics.
 func WithSize[E any](size func(E) int) Option {
 	mustFunc("WithSize", size == nil)
@@ -139,6 +139,11 @@ func checkOptions[E, T any](o *options, cfg Config, src Source[E], sink Sink[T])
 	}
 	if cfg.BatchBytes > 0 && size == nil && o.size == nil {
 		bad("Config.BatchBytes is set but record sizes are unknown: implement weir.Sizer on the record type or pass WithSize")
+	}
+	if cfg.Memory > 0 && size == nil && o.size == nil {
+		bad("Config.Memory is set but record sizes are unknown: implement weir.Sizer on the record type or pass WithSize")
+	} else if err := checkMemory[E](cfg); err != nil {
+		errs = append(errs, err)
 	}
 	if (cfg.OnTransformError == Skip || cfg.OnLoadError == Skip) && o.dead == nil {
 		bad("an error policy is Skip but there is no dead-letter sink: pass WithDeadLetter")

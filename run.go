@@ -46,6 +46,9 @@ func newRun[E, T any](p *Pipeline[E, T]) *run[E, T] {
 		r.m.load.goroutines = cfg.Workers
 	}
 	r.every = sampleEvery(cfg)
+	if cfg.Memory > 0 {
+		r.m.memory = MemoryStats{Budget: cfg.Memory, Batches: cfg.batchesInFlight(), BatchBytes: cfg.batchShare()}
+	}
 	r.retry = retrier{policy: cfg.Retry, retryable: p.opts.retryable}
 	if p.opts.store != nil {
 		r.ck = newCheckpointer(p.opts.store, p.opts.job, r.retry)

@@ -96,6 +96,9 @@ type Stats struct {
 	// LoadsInFlight is how many Sink.Write calls (with their retries) are
 	// in progress at the moment of the snapshot.
 	LoadsInFlight int
+	// Memory is the memory budget's state (see [Config.Memory]); zero
+	// without one.
+	Memory MemoryStats
 	// ResumedFrom is the checkpoint the run started from, and Checkpoint
 	// the position below which every batch is finished (see
 	// [WithCheckpoint]); nil when not checkpointing.
@@ -258,6 +261,8 @@ type metrics struct {
 	ctl                      *controllers  // nil unless Config.Adaptive
 	ck                       *checkpointer // nil unless checkpointing
 	resumedFrom              []byte
+	memory                   MemoryStats  // the budget's fixed parts
+	largest                  atomic.Int64 // MemoryStats.Largest
 	start                    time.Time
 	end                      atomic.Int64 // unix nanos; 0 while running
 	extract, transform, load stageMetrics
@@ -293,6 +298,10 @@ func (m *metrics) fill(s *Stats) {
 	s.ResumedFrom = m.resumedFrom
 	s.Aborted = m.aborted.Load()
 	s.LoadsInFlight = int(m.load.inFlight.Load())
+	if m.memory.Budget > 0 {
+		s.Memory = m.memory
+		s.Memory.Largest = m.largest.Load()
+	}
 	if m.ck != nil {
 		s.Checkpoint = m.ck.committedPos()
 	}

@@ -34,7 +34,7 @@ type Closer interface {
 }
 
 // Sizer is implemented by record types that know their size in bytes; see
-// [Config.BatchBytes]. It is found on E or *E; [WithSize] overrides
+// [Config.BatchBytes] and [Config.Memory]. It is found on E or *E; [WithSize] overrides
 // it.
 type Sizer interface {
 	Size() int

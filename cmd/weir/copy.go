@@ -58,6 +58,7 @@ type copyFlags struct {
 	progress        string
 	metrics         metricsFlags
 	db              dbFlags // a whole database: copy_db*.go
+	memory          memoryFlag
 }
 
 // defaultCopyBatch is weir copy's batch size. A bulk copy pays a
@@ -95,6 +96,7 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite and files take one at a time)")
 	fs.BoolVar(&f.verify, "verify", false, "after the load, count the source's records again and the target's rows, and compare")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto, bar, log or off")
+	f.memory.register(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return f, err
@@ -230,6 +232,9 @@ func copyConfig(ctx context.Context, w io.Writer, f copyFlags, src *copySource, 
 	f.reject.policy(&cfg)
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, nil, &usageError{err}
+	}
+	if err := f.memory.apply(&cfg); err != nil {
+		return cfg, nil, nil, err
 	}
 	if f.reject.skip() && f.resume && !f.reject.append {
 		if n, err := countLines(f.reject.path); err != nil {

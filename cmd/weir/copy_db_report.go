@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,9 @@ func (t *runTotals) add(s weir.Stats) {
 		p.sum.Records += p.s.Records
 		p.sum.Batches += p.s.Batches
 		p.sum.DeadLettered += p.s.DeadLettered
+		if p.s.Latency.Count > p.sum.Latency.Count { // the latencies of the run that timed the most batches
+			p.sum.Latency = p.s.Latency
+		}
 		p.sum.Busy += p.s.Busy
 		p.sum.Goroutines = max(p.sum.Goroutines, p.s.Goroutines)
 	}
@@ -50,7 +54,7 @@ func (t *runTotals) report(w io.Writer, load, total time.Duration, rf *rejectFla
 	}
 	fmt.Fprintf(w, "stages busy (average over the runs): extract %.0f%%, transform %.0f%%, load %.0f%%\n",
 		100*st.Extract.Utilization(st.Elapsed), 100*st.Transform.Utilization(st.Elapsed), 100*st.Load.Utilization(st.Elapsed))
-	fmt.Fprintf(w, "bottleneck: %s\n", advice(st.Bottleneck()))
+	fmt.Fprint(w, diagnose(st, runtime.GOMAXPROCS(0)))
 }
 
 // tableReport prints pgloader's kind of summary: per table the rows read,

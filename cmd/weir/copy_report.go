@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/weir-etl/weir"
 )
@@ -30,7 +31,7 @@ func stageTable(w io.Writer, st weir.Stats) {
 		fmt.Fprintf(w, "%-10s %5.0f%% %8d %10s %10s %10s\n", s.name, 100*s.s.Utilization(st.Elapsed), s.s.Batches,
 			round(s.s.Latency.P50), round(s.s.Latency.P95), round(s.s.Latency.P99))
 	}
-	fmt.Fprintf(w, "\nbottleneck: %s\n", advice(st.Bottleneck()))
+	fmt.Fprint(w, "\n"+memoryReport(st)+diagnose(st, runtime.GOMAXPROCS(0)))
 }
 
 // checkCopy proves the counts after a successful run: the target gained

@@ -55,6 +55,7 @@ type migrateFlags struct {
 	progress        string
 	reject          rejectFlags
 	metrics         metricsFlags
+	memory          memoryFlag
 }
 
 func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
@@ -80,6 +81,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log, or off")
 	f.reject.register(fs)
 	f.metrics.register(fs)
+	f.memory.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, errHelp
@@ -130,7 +132,7 @@ func (f migrateFlags) config(t *target) (weir.Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return cfg, &usageError{err}
 	}
-	return cfg, nil
+	return cfg, f.memory.apply(&cfg)
 }
 
 // jobSource is where the documents come from.
@@ -572,16 +574,4 @@ func round(d time.Duration) string {
 		return d.Round(10 * time.Microsecond).String()
 	}
 	return d.Round(time.Microsecond).String()
-}
-
-func advice(s weir.Stage) string {
-	switch s {
-	case weir.StageExtract:
-		return "extract — the source (generating or reading documents) is the limit; more workers or loaders will not help"
-	case weir.StageTransform:
-		return "transform — raise --workers if there are idle cores"
-	case weir.StageLoad:
-		return "load — the target database is the limit; with PostgreSQL raise --load-concurrency, with SQLite (one writer) try a larger --batch"
-	}
-	return "none measured (the run was too short)"
 }

@@ -38,6 +38,7 @@ type runFlags struct {
 	resume   bool
 	progress string
 	metrics  metricsFlags
+	memory   memoryFlag
 }
 
 func parseRunFlags(cmd string, args []string, stderr io.Writer) (runFlags, error) {
@@ -53,6 +54,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (runFlags, error
 	fs.BoolVar(&f.resume, "resume", false, "run: continue where the last run of the same job stopped, loading idempotently (ON CONFLICT DO NOTHING on the tables' keys)")
 	fs.StringVar(&f.progress, "progress", "auto", "run: progress display: auto, bar, log or off")
 	f.metrics.register(fs)
+	f.memory.register(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return f, err
@@ -326,6 +328,9 @@ func jobConfig(ctx context.Context, w io.Writer, f runFlags, r *jobRun) (weir.Co
 	rf.policy(&cfg)
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, nil, usagef("%s: options: %w", f.file, err)
+	}
+	if err := f.memory.apply(&cfg); err != nil {
+		return cfg, nil, nil, err
 	}
 	if _, ok := r.src.src.(weir.Positioner); ok && r.tgt.checkpoints != nil {
 		store, err := r.tgt.checkpoints(ctx)
