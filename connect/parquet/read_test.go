@@ -68,17 +68,17 @@ type everyType struct {
 }
 
 var wantColumns = []connect.Column{
-	{"i8", connect.TypeInt32}, {"i16", connect.TypeInt32}, {"i32", connect.TypeInt32}, {"i64", connect.TypeInt64},
-	{"u8", connect.TypeInt32}, {"u16", connect.TypeInt32}, {"u32", connect.TypeInt64}, {"u64", connect.TypeNumeric},
-	{"b", connect.TypeBool}, {"f32", connect.TypeFloat64}, {"f64", connect.TypeFloat64},
-	{"s", connect.TypeText}, {"enum", connect.TypeText}, {"uuid", connect.TypeText}, {"raw", connect.TypeBytes},
-	{"dec32", connect.TypeNumeric}, {"dec64", connect.TypeNumeric}, {"decfixed", connect.TypeNumeric},
-	{"date", connect.TypeDate}, {"ts_ms", connect.TypeTimestampTZ}, {"ts_us", connect.TypeTimestampTZ},
-	{"ts_ns", connect.TypeTimestampTZ}, {"ts_local", connect.TypeTimestamp},
-	{"time_ms", connect.TypeText}, {"time_us", connect.TypeText}, {"time_ns", connect.TypeText},
-	{"js", connect.TypeJSON}, {"opt_int", connect.TypeInt64}, {"opt_s", connect.TypeText},
-	{"list", connect.TypeJSON}, {"opt_list", connect.TypeJSON}, {"tags", connect.TypeJSON},
-	{"map", connect.TypeJSON}, {"nested", connect.TypeJSON},
+	col("i8", connect.TypeInt32), col("i16", connect.TypeInt32), col("i32", connect.TypeInt32), col("i64", connect.TypeInt64),
+	col("u8", connect.TypeInt32), col("u16", connect.TypeInt32), col("u32", connect.TypeInt64), col("u64", connect.TypeNumeric),
+	col("b", connect.TypeBool), col("f32", connect.TypeFloat64), col("f64", connect.TypeFloat64),
+	col("s", connect.TypeText), col("enum", connect.TypeText), col("uuid", connect.TypeText), col("raw", connect.TypeBytes),
+	col("dec32", connect.TypeNumeric), col("dec64", connect.TypeNumeric), col("decfixed", connect.TypeNumeric),
+	col("date", connect.TypeDate), col("ts_ms", connect.TypeTimestampTZ), col("ts_us", connect.TypeTimestampTZ),
+	col("ts_ns", connect.TypeTimestampTZ), col("ts_local", connect.TypeTimestamp),
+	col("time_ms", connect.TypeText), col("time_us", connect.TypeText), col("time_ns", connect.TypeText),
+	col("js", connect.TypeJSON), col("opt_int", connect.TypeInt64), col("opt_s", connect.TypeText),
+	col("list", connect.TypeJSON), col("opt_list", connect.TypeJSON), col("tags", connect.TypeJSON),
+	col("map", connect.TypeJSON), col("nested", connect.TypeJSON),
 }
 
 func ptr[T any](v T) *T { return &v }

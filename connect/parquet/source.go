@@ -281,7 +281,9 @@ func (s *RowSource) advance(ctx context.Context) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			f.rows = groups[f.rg].Rows()
+			if err := guard(func() error { f.rows = groups[f.rg].Rows(); return nil }); err != nil {
+				return fmt.Errorf("parquet: read %s row group %d: %w", f.path, f.rg, err)
+			}
 			continue
 		}
 		if f.done != f.pf.NumRows() {
