@@ -158,6 +158,9 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("copy into %s: %w", tgt, err)
 	}
+	if h, ok := sink.(interface{ hooks() weir.Hooks }); ok { // a Parquet file: published when the run succeeds
+		opts = append(opts, weir.WithHooks(h.hooks()))
+	}
 	p, err := weir.New(src.src, plan.transform(src.names), weir.Sink[connect.Row](sink), cfg, opts...)
 	if err != nil {
 		return &usageError{err}

@@ -101,7 +101,7 @@ var everyRows = []everyType{{
 	TsMs: 1700000000123, TsUs: 1700000000123456, TsNs: 1700000000123456000, TsLocal: 1700000000123456,
 	TimeMs: 3723004, TimeUs: 3723000005, TimeNs: 3723000000007, JS: `{"a":[1,2]}`,
 	OptInt: ptr(int64(7)), List: []int32{1, 2, 3}, OptList: []*string{ptr("a"), nil}, Tags: []string{"x", "y"},
-	Map: map[string]int32{"k": 1},
+	Map:    map[string]int32{"k": 1},
 	Nested: &nested{A: 1, Inner: []inner{{X: 5, Y: ptr("z")}, {X: 6}}},
 }, {
 	JS: `null`, // all else zero: NULLs, empty lists and map

@@ -104,6 +104,11 @@ func CreateRows(path string, cfg RowSinkConfig) (*RowSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parquet: create %s: %w", path, err)
 	}
+	// CreateTemp makes the file private (0600); the file takes the mode
+	// os.Create would give it, with the usual umask.
+	if err := tmp.Chmod(0o644); err != nil {
+		return nil, errors.Join(fmt.Errorf("parquet: create %s: %w", path, err), tmp.Close(), os.Remove(tmp.Name()))
+	}
 	schema := pq.NewSchema("weir", fileSchema(cfg.Columns))
 	w := pq.NewWriter(tmp, schema, pq.Compression(&pq.Snappy),
 		pq.MaxRowsPerRowGroup(int64(cfg.RowGroupRows)), pq.KeyValueMetadata(metaKey, string(meta)))

@@ -67,6 +67,7 @@ type RowSource struct {
 	idx   int       // index in files of cur, or of the next file to open
 	pbuf  []pq.Row
 	at    rowPos // the position while no file is open
+	total int64  // the rows of all the files, as their footers say
 	err   error  // sticky: io.EOF, an error that ended the read, ErrClosed
 	read  bool   // Read was called: Seek is too late
 	seek  bool
@@ -128,6 +129,7 @@ func OpenRows(pattern string, cfg RowSourceConfig) (*RowSource, error) {
 			}
 			return nil, err
 		}
+		s.total += f.pf.NumRows()
 		if s.cur != nil {
 			if !slices.Equal(f.cols, s.cur.cols) {
 				err := fmt.Errorf("parquet: %s has columns %v but %s has %v: the files of a glob must have the same columns",
@@ -189,6 +191,10 @@ func guard(f func() error) (err error) {
 	}()
 	return f()
 }
+
+// NumRows returns the number of rows of the files, as their footers
+// said when OpenRows read them. It does not block.
+func (s *RowSource) NumRows() int64 { return s.total }
 
 // Columns returns the columns and their types, in the file's order. The
 // slice must not be modified.
