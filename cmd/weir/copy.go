@@ -22,6 +22,7 @@ types inferred from a sample of the source when it does not exist.
 SOURCE is one of
   data.csv, data.tsv, data.jsonl, data.ndjson, data.json   a file (a JSON array or JSON Lines), maybe .gz
   'data/*.csv'                                             a glob of files with the same columns
+  data.parquet, 'data/*.parquet'                           Parquet, typed by the file's schema (no sample)
   -                                                        standard input, with --format
   postgres://USER@HOST:PORT/DB?table=T (or &query=SELECT…, &schema=S)
   sqlite:PATH?table=T (or ?query=SELECT…)
@@ -30,7 +31,7 @@ SOURCE is one of
 TARGET is one of
   sqlite:PATH[?table=T]
   postgres://USER@HOST:PORT/DB[?table=T&schema=S]
-  out.csv, out.tsv, out.jsonl
+  out.csv, out.tsv, out.jsonl, out.parquet
 The table defaults to the source's name: zipcodes.csv → zipcodes.
 
 Exit status: 0 done, 1 the run failed, 2 bad usage, bad input or an
