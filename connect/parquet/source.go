@@ -244,6 +244,9 @@ func (s *RowSource) Read(ctx context.Context, buf []connect.Row) (int, error) {
 			buf[n] = connect.Row{Values: vals[start:len(vals):len(vals)], Pos: connect.Pos{Name: f.path, Line: f.done}}
 			n++
 		}
+		if k == 0 && err == nil {
+			err = io.ErrNoProgress // the library returned nothing: do not spin
+		}
 		switch {
 		case err == io.EOF:
 			if cerr := f.rows.Close(); cerr != nil {
