@@ -23,6 +23,7 @@ types inferred from a sample of the source when it does not exist.
 SOURCE is one of
   data.csv, data.tsv, data.jsonl, data.ndjson, data.json   a file (a JSON array or JSON Lines), maybe .gz
   'data/*.csv'                                             a glob of files with the same columns
+  data.parquet, 'data/*.parquet'                           Parquet, typed by the file's schema (no sample)
   -                                                        standard input, with --format
   postgres://USER@HOST:PORT/DB?table=T (or &query=SELECT…, &schema=S)
   sqlite:PATH?table=T (or ?query=SELECT…)
@@ -32,7 +33,7 @@ SOURCE is one of
 TARGET is one of
   sqlite:PATH[?table=T]
   postgres://USER@HOST:PORT/DB[?table=T&schema=S]
-  out.csv, out.tsv, out.jsonl
+  out.csv, out.tsv, out.jsonl, out.parquet
 The table defaults to the source's name: zipcodes.csv → zipcodes.
 
 Exit status: 0 done, 1 the run failed, 2 bad usage, bad input or an
@@ -175,6 +176,9 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	sink, err := tgt.sink(tgt.table, plan.cols, plan.key, plan.conflict)
 	if err != nil {
 		return usagef("copy into %s: %w", tgt, err)
+	}
+	if h, ok := sink.(interface{ hooks() weir.Hooks }); ok { // a Parquet file: published when the run succeeds
+		opts = append(opts, weir.WithHooks(h.hooks()))
 	}
 	p, err := weir.New(src.src, plan.transform(src.names), weir.Sink[connect.Row](sink), cfg, opts...)
 	if err != nil {

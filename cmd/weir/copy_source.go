@@ -54,6 +54,8 @@ func openCopySource(ctx context.Context, spec string, f copyFlags) (*copySource,
 		return openSQLiteSource(ctx, spec, f)
 	case strings.HasPrefix(spec, "mongodb://"), strings.HasPrefix(spec, "mongodb+srv://"):
 		return openMongoRowSource(ctx, spec, f)
+	case isParquet(spec):
+		return openParquetSource(ctx, spec)
 	case strings.Contains(spec, "://"):
 		return nil, usagef("SOURCE %s: unknown scheme; want a file path, postgres://…?table=T, sqlite:PATH?table=T or -", redact.String(spec))
 	}
@@ -136,7 +138,7 @@ func baseTable(path string) string {
 		return "stdin"
 	}
 	name := filepath.Base(path)
-	for _, ext := range []string{".gz", ".csv", ".tsv", ".jsonl", ".ndjson", ".json"} {
+	for _, ext := range []string{".gz", ".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet"} {
 		name = strings.TrimSuffix(name, ext)
 	}
 	if strings.ContainsAny(name, "*?[") { // a glob names no table

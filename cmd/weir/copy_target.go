@@ -60,8 +60,10 @@ func openCopyTarget(ctx context.Context, spec, table string, loaders int) (*copy
 		return openPostgresTarget(ctx, spec, table, loaders)
 	case strings.HasPrefix(spec, "sqlite:"):
 		return openSQLiteTarget(ctx, spec, table)
+	case isParquet(spec):
+		return openParquetTarget(spec)
 	case strings.Contains(spec, "://"):
-		return nil, usagef("TARGET %s: unknown scheme; want postgres://…[?table=T], sqlite:PATH[?table=T], or a .csv or .jsonl path", redact.String(spec))
+		return nil, usagef("TARGET %s: unknown scheme; want postgres://…[?table=T], sqlite:PATH[?table=T], or a .csv, .jsonl or .parquet path", redact.String(spec))
 	}
 	return openFileTarget(spec)
 }
@@ -191,7 +193,7 @@ func openFileTarget(path string) (*copyTarget, error) {
 	case ".jsonl", ".ndjson":
 		format = file.FormatJSONL
 	default:
-		return nil, usagef("TARGET %s: want a .csv, .tsv or .jsonl path, postgres://… or sqlite:PATH", path)
+		return nil, usagef("TARGET %s: want a .csv, .tsv, .jsonl or .parquet path, postgres://… or sqlite:PATH", path)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {

@@ -21,7 +21,7 @@ const (
 
 Usage:
   weir copy SOURCE TARGET [flags]
-                         copy a file (CSV, JSON, JSON Lines), a table or a query into a table or a file
+                         copy a file (CSV, JSON, JSON Lines, Parquet), a table or a query into a table or a file
   weir run JOB.yaml      run a job file: a source into tables, with typed columns, expressions, filters, unnest
   weir plan JOB.yaml     check a job against its source and target; print the DDL and the column mapping
   weir schema            print the JSON Schema of job files
