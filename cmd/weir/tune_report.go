@@ -180,7 +180,7 @@ func tuneChart(path string, trials []tuneTrial, pick tuneCell) error {
 	slices.Sort(workers)
 	var sweeps []benchSweep
 	for _, l := range loaders {
-		sw := benchSweep{title: fmt.Sprintf("weir tune: load concurrency %d (median of full trials, else the quick trial; recommended: %s)", l, pick.flags())}
+		sw := benchSweep{title: fmt.Sprintf("weir tune, load concurrency %d (pick: %s)", l, pick.flags())}
 		for c, q := range quick {
 			if c.Loaders == l && byCell[c] == nil {
 				sw.rows = append(sw.rows, benchRow{Batch: c.Batch, Workers: c.Workers, RecordsPerSec: q, RecordsPerSecMin: q, RecordsPerSecMax: q, Runs: 1})
