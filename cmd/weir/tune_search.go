@@ -107,15 +107,28 @@ func withAxis(c tuneCell, axis, v int) tuneCell {
 type measureFunc func(ctx context.Context, c tuneCell, quick bool) (float64, error)
 
 // Search parameters: a quick trial reads a quarter of the sample; the
-// three best cells of the quick trials are measured twice on the whole
-// sample, and when the best two medians are within closeCall of each
-// other, once more each.
+// three best cells of the quick trials are measured at least minFinalRuns
+// and at most maxFinalRuns times on the whole sample (as many as fit in
+// budgetShare of the grid's trials), and when the best two medians are
+// within closeCall of each other, once more each.
 const (
-	quickShare = 4
-	finalists  = 3
-	finalRuns  = 2
-	closeCall  = 0.10
+	quickShare   = 4
+	finalists    = 3
+	minFinalRuns = 2
+	maxFinalRuns = 5
+	budgetShare  = 0.20
+	closeCall    = 0.10
 )
+
+// finalRuns is how many full trials each finalist gets: what is left of
+// budgetShare of the grid (in full trials) after the quick trials, shared
+// among the finalists, between minFinalRuns and maxFinalRuns. Medians of
+// more runs beat more of the machine's noise; a small grid cannot afford
+// them within a quarter of its time.
+func finalRuns(gridCells, quickTrials int) int {
+	left := budgetShare*float64(gridCells) - float64(quickTrials)/quickShare
+	return min(max(int(left/finalists), minFinalRuns), maxFinalRuns)
+}
 
 // tuneSearch finds a good cell of sp without walking the grid, starting
 // at start (the user's settings):
@@ -125,7 +138,7 @@ const (
 //  2. quick trials of the chosen cell's untried neighbours on every axis,
 //     which catches the knobs' interaction;
 //  3. full trials of the best finalists quick cells, finalRuns times each
-//     in rotating order, and a tie-break round for the best two when their
+//     in rotating order (2 to 5 times, as the grid's size affords), and a tie-break round for the best two when their
 //     medians are within closeCall: the machine's speed drifts, so the
 //     leaders are compared side by side, not against older figures.
 //
@@ -165,7 +178,7 @@ func tuneSearch(ctx context.Context, sp tuneSpace, start tuneCell, measure measu
 
 	final := top(quick, finalists)
 	full := map[tuneCell][]float64{}
-	if err := rounds(ctx, final, finalRuns, full, measure); err != nil {
+	if err := rounds(ctx, final, finalRuns(sp.size(), len(quick)), full, measure); err != nil {
 		return final[0], err
 	}
 	final = byMedian(final, full)

@@ -142,15 +142,15 @@ func TestTuneSearchRepeatsCloseCalls(t *testing.T) {
 	if got != (tuneCell{5000, 2, 1}) {
 		t.Errorf("picked %v", got)
 	}
-	if n := s.full[tuneCell{5000, 2, 1}]; n != finalRuns+1 {
-		t.Errorf("the leader ran %d full trials, want %d", n, finalRuns+1)
+	if n := s.full[tuneCell{5000, 2, 1}]; n != minFinalRuns+1 {
+		t.Errorf("the leader ran %d full trials, want %d", n, minFinalRuns+1)
 	}
-	if n := s.full[tuneCell{10000, 2, 1}]; n != finalRuns+1 {
-		t.Errorf("the runner-up ran %d full trials, want %d", n, finalRuns+1)
+	if n := s.full[tuneCell{10000, 2, 1}]; n != minFinalRuns+1 {
+		t.Errorf("the runner-up ran %d full trials, want %d", n, minFinalRuns+1)
 	}
 	for c, n := range s.full {
-		if c != (tuneCell{5000, 2, 1}) && c != (tuneCell{10000, 2, 1}) && n != finalRuns {
-			t.Errorf("%v ran %d full trials, want %d", c, n, finalRuns)
+		if c != (tuneCell{5000, 2, 1}) && c != (tuneCell{10000, 2, 1}) && n != minFinalRuns {
+			t.Errorf("%v ran %d full trials, want %d", c, n, minFinalRuns)
 		}
 	}
 }
