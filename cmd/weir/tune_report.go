@@ -103,6 +103,9 @@ func tuneReport(w io.Writer, f tuneFlags, tn *tuner, sp tuneSpace, pick tuneCell
 	fmt.Fprintf(w, "  why: at the recommended settings the stages were busy extract %.0f%% (%d goroutine), transform %.0f%% (%d), load %.0f%% (%d) of their time\n",
 		100*st.Extract.Utilization(st.Elapsed), st.Extract.Goroutines, 100*st.Transform.Utilization(st.Elapsed), st.Transform.Goroutines,
 		100*st.Load.Utilization(st.Elapsed), st.Load.Goroutines)
+	if f.isJob {
+		fmt.Fprintf(w, "  (a job evaluates its expressions and filters in the load stage, in each loader: raise load concurrency to spread them over cores)\n")
+	}
 	if rate := float64(tn.sample.n) / max(tn.sample.readTime.Seconds(), 1e-9); rate < best.rate() && tn.sample.data == nil {
 		fmt.Fprintf(w, "  and the source itself gave the sample at %s records/s, slower than the pipeline (%s): in a real run it may be the limit\n",
 			fmtRate(rate), fmtRate(best.rate()))

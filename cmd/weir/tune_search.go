@@ -107,13 +107,16 @@ func withAxis(c tuneCell, axis, v int) tuneCell {
 type measureFunc func(ctx context.Context, c tuneCell, quick bool) (float64, error)
 
 // Search parameters: a quick trial reads a quarter of the sample; the
-// three best cells of the quick trials are measured at least minFinalRuns
+// best cells of the quick trials (three, or two in a grid of fewer than
+// smallGrid cells, where a third would cost too large a share of the
+// grid's time) are measured at least minFinalRuns
 // and at most maxFinalRuns times on the whole sample (as many as fit in
 // budgetShare of the grid's trials), and when the best two medians are
 // within closeCall of each other, once more each.
 const (
 	quickShare   = 4
 	finalists    = 3
+	smallGrid    = 100
 	minFinalRuns = 2
 	maxFinalRuns = 5
 	budgetShare  = 0.20
@@ -137,7 +140,7 @@ func finalRuns(gridCells, quickTrials int) int {
 //     on quick trials, each moving to the best value of its axis;
 //  2. quick trials of the chosen cell's untried neighbours on every axis,
 //     which catches the knobs' interaction;
-//  3. full trials of the best finalists quick cells, finalRuns times each
+//  3. full trials of the best quick cells (the finalists), finalRuns times each
 //     in rotating order (2 to 5 times, as the grid's size affords), and a tie-break round for the best two when their
 //     medians are within closeCall: the machine's speed drifts, so the
 //     leaders are compared side by side, not against older figures.
@@ -176,7 +179,11 @@ func tuneSearch(ctx context.Context, sp tuneSpace, start tuneCell, measure measu
 		}
 	}
 
-	final := top(quick, finalists)
+	n := finalists
+	if sp.size() < smallGrid {
+		n = finalists - 1
+	}
+	final := top(quick, n)
 	full := map[tuneCell][]float64{}
 	if err := rounds(ctx, final, finalRuns(sp.size(), len(quick)), full, measure); err != nil {
 		return final[0], err
