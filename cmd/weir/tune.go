@@ -203,7 +203,12 @@ func tune(ctx context.Context, f tuneFlags, w io.Writer, started func()) (err er
 	fmt.Fprintf(w, "sample: %s records in memory (%s), read in %s; quick trials read %s\n",
 		groupDigits(int64(tn.sample.n)), tn.sample.size(), round(tn.sample.readTime), groupDigits(int64(tn.sample.quick)))
 	fmt.Fprintf(w, "scratch: %s (removed at the end)\n", scratch.desc)
-	fmt.Fprintf(w, "space: %s = %d cells\n\n", sp, sp.size())
+	fmt.Fprintf(w, "space: %s = %d cells\n", sp, sp.size())
+	if big := sp.batches[len(sp.batches)-1]; tn.sample.quick < big {
+		fmt.Fprintf(w, "note: a quick trial's %s records are fewer than the largest batch (%s): batches that large were not measured as such; use a larger --sample or --batches\n",
+			groupDigits(int64(tn.sample.quick)), groupDigits(int64(big)))
+	}
+	fmt.Fprintln(w)
 
 	t0 := time.Now()
 	pick, err := tuneSearch(ctx, sp, start, tn.measure)
