@@ -73,6 +73,9 @@ func sweepPlot(sw benchSweep, workers []int) (*plot.Plot, plot.Legend, error) {
 		p.Title.Text = fmt.Sprintf("weir bench: %s, slim records, median and range of %d runs (best median: %s)",
 			title, runs, cellName(sw.rows[sw.best].Batch, sw.rows[sw.best].Workers))
 	}
+	if sw.title != "" {
+		p.Title.Text = sw.title
+	}
 	p.X.Label.Text = "batch size (log scale)"
 	p.X.Scale = plot.LogScale{}
 	var xticks plot.ConstantTicks
@@ -115,6 +118,9 @@ func sweepPlot(sw benchSweep, workers []int) (*plot.Plot, plot.Legend, error) {
 				xys = append(xys, plotter.XY{X: float64(row.Batch) * shift(j), Y: row.RecordsPerSec})
 				errs = append(errs, struct{ Low, High float64 }{row.RecordsPerSec - row.RecordsPerSecMin, row.RecordsPerSecMax - row.RecordsPerSec})
 			}
+		}
+		if len(xys) == 0 {
+			continue // weir tune measures only some cells
 		}
 		line, points, err := plotter.NewLinePoints(xys)
 		if err != nil {

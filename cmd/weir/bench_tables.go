@@ -189,6 +189,7 @@ func newBenchRow(c benchCell, r cellResult) benchRow {
 // index of the best one.
 type benchSweep struct {
 	sink    string
+	title   string // the chart panel's title, when not bench's own
 	records int
 	rows    []benchRow
 	best    int

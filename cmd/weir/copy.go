@@ -81,23 +81,10 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 		fmt.Fprint(stderr, copyUsage)
 		fs.PrintDefaults()
 	}
-	var key string
-	fs.StringVar(&f.format, "format", "", "the source's format when its name does not say: csv, tsv, jsonl (ndjson) or json (required for -)")
-	fs.StringVar(&f.null, "null", "", `CSV: an unquoted field equal to this is NULL (an unquoted empty field always is; a quoted "" is the empty string)`)
 	fs.IntVar(&f.sample, "sample", 1000, "records read ahead to infer column types (and JSON columns) when the target table does not exist")
-	fs.StringVar(&f.schemaFile, "schema", "", "YAML file declaring the columns' types (and key), instead of inferring them")
-	fs.StringVar(&key, "key", "", "comma-separated key columns: the load upserts on them (idempotent), which --resume needs")
-	fs.StringVar(&f.ifExists, "if-exists", "fail", "when the target table already holds rows: fail (refuse), append, truncate (empty it first) or replace (drop and create it)")
-	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same copy stopped (a checkpoint kept in the target); needs --key, or PostgreSQL")
-	f.reject.register(fs)
+	key := f.register(fs)
 	f.metrics.register(fs)
 	f.db.register(fs)
-	fs.IntVar(&f.batch, "batch", defaultCopyBatch, "records per batch: one COPY or INSERT transaction each")
-	fs.IntVar(&f.workers, "workers", 0, "batches converted at once (0: one per CPU)")
-	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite and files take one at a time)")
-	fs.BoolVar(&f.verify, "verify", false, "after the load, count the source's records again and the target's rows, and compare")
-	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto, bar, log or off")
-	f.memory.register(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return f, err
@@ -106,25 +93,50 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 		return f, usagef("copy takes SOURCE and TARGET, got %d arguments (weir copy -h for help)", len(pos))
 	}
 	f.source, f.target = pos[0], pos[1]
+	return f, f.check(*key)
+}
+
+// register adds copy's flags but --sample to fs (weir tune takes them
+// too, with a --sample of its own) and returns where --key goes, for check.
+func (f *copyFlags) register(fs *flag.FlagSet) *string {
+	key := new(string)
+	fs.StringVar(&f.format, "format", "", "the source's format when its name does not say: csv, tsv, jsonl (ndjson) or json (required for -)")
+	fs.StringVar(&f.null, "null", "", `CSV: an unquoted field equal to this is NULL (an unquoted empty field always is; a quoted "" is the empty string)`)
+	fs.StringVar(&f.schemaFile, "schema", "", "YAML file declaring the columns' types (and key), instead of inferring them")
+	fs.StringVar(key, "key", "", "comma-separated key columns: the load upserts on them (idempotent), which --resume needs")
+	fs.StringVar(&f.ifExists, "if-exists", "fail", "when the target table already holds rows: fail (refuse), append, truncate (empty it first) or replace (drop and create it)")
+	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same copy stopped (a checkpoint kept in the target); needs --key, or PostgreSQL")
+	f.reject.register(fs)
+	fs.IntVar(&f.batch, "batch", defaultCopyBatch, "records per batch: one COPY or INSERT transaction each")
+	fs.IntVar(&f.workers, "workers", 0, "batches converted at once (0: one per CPU)")
+	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite and files take one at a time)")
+	fs.BoolVar(&f.verify, "verify", false, "after the load, count the source's records again and the target's rows, and compare")
+	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto, bar, log or off")
+	f.memory.register(fs)
+	return key
+}
+
+// check refuses contradictory flags and splits --key.
+func (f *copyFlags) check(key string) error {
 	if key != "" {
 		for _, k := range strings.Split(key, ",") {
 			if k = strings.TrimSpace(k); k == "" {
-				return f, usagef("--key %q: an empty column name", key)
+				return usagef("--key %q: an empty column name", key)
 			}
 			f.key = append(f.key, strings.TrimSpace(k))
 		}
 	}
 	switch {
 	case f.sample < 1:
-		return f, usagef("--sample must be at least 1, got %d", f.sample)
+		return usagef("--sample must be at least 1, got %d", f.sample)
 	case !slices.Contains(ifExistsModes, f.ifExists):
-		return f, usagef("--if-exists must be fail, append, truncate or replace, got %q", f.ifExists)
+		return usagef("--if-exists must be fail, append, truncate or replace, got %q", f.ifExists)
 	case !slices.Contains([]string{"auto", "bar", "log", "off"}, f.progress):
-		return f, usagef("--progress must be auto, bar, log or off, got %q", f.progress)
+		return usagef("--progress must be auto, bar, log or off, got %q", f.progress)
 	case f.resume && f.ifExists != "fail":
-		return f, usagef("--resume continues a run; --if-exists %s starts another: pick one", f.ifExists)
+		return usagef("--resume continues a run; --if-exists %s starts another: pick one", f.ifExists)
 	}
-	return f, f.reject.check()
+	return f.reject.check()
 }
 
 func copyCmd(args []string, stdout, stderr io.Writer) error {
@@ -159,34 +171,14 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer tgt.close()
-	plan, err := planCopy(ctx, src, tgt, f)
+	r, err := prepareCopy(ctx, stdout, f, src, tgt)
 	if err != nil {
 		return err
 	}
-	cfg, opts, dl, err := copyConfig(ctx, stdout, f, src, tgt, plan)
-	if err != nil {
-		return err
+	if r.dl != nil {
+		defer r.dl.Close(context.WithoutCancel(ctx)) // the run closes it; this covers the paths that return before
 	}
-	if dl != nil {
-		defer dl.Close(context.WithoutCancel(ctx)) // the run closes it; this covers the paths that return before
-		opts = append(opts, weir.WithDeadLetter(dl))
-	}
-	// The sink and the pipeline touch nothing until the run: a config they
-	// refuse is refused before the table is created or emptied.
-	sink, err := tgt.sink(tgt.table, plan.cols, plan.key, plan.conflict)
-	if err != nil {
-		return usagef("copy into %s: %w", tgt, err)
-	}
-	if h, ok := sink.(interface{ hooks() weir.Hooks }); ok { // a Parquet file: published when the run succeeds
-		opts = append(opts, weir.WithHooks(h.hooks()))
-	}
-	p, err := weir.New(src.src, plan.transform(src.names), weir.Sink[connect.Row](sink), cfg, opts...)
-	if err != nil {
-		return &usageError{err}
-	}
-	if err := plan.apply(ctx, tgt); err != nil {
-		return err
-	}
+	plan, p, sink := r.plan, r.p, r.sink
 	sig.running(p)
 	ms.watch(cmp.Or(tgt.table, src.table, "copy"), p)
 	fmt.Fprintf(stdout, "weir copy: %s → %s (%d columns; batch %d, workers %d, load concurrency %d)\n",
@@ -216,6 +208,55 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("copy into %s: %w; %s", tgt, runErr, how)
 	}
 	return checkCopy(ctx, stdout, f, src, tgt, plan, st, sink.Rows())
+}
+
+// copyRun is a copy ready to run: the target prepared as planned, the
+// pipeline and its sink, and the reject file (nil without --on-error skip).
+type copyRun struct {
+	plan *copyPlan
+	p    *weir.Pipeline[connect.Row, connect.Row]
+	sink rowSink
+	dl   *rejectSink
+}
+
+// prepareCopy plans the copy of src into tgt as f asks, builds the pipeline
+// and then prepares the target (drops, creates or empties the table), for
+// weir copy and for each trial of weir tune. The caller closes r.dl; on
+// error prepareCopy closes it.
+func prepareCopy(ctx context.Context, w io.Writer, f copyFlags, src *copySource, tgt *copyTarget) (r *copyRun, err error) {
+	plan, err := planCopy(ctx, src, tgt, f)
+	if err != nil {
+		return nil, err
+	}
+	cfg, opts, dl, err := copyConfig(ctx, w, f, src, tgt, plan)
+	if err != nil {
+		return nil, err
+	}
+	if dl != nil {
+		defer func() {
+			if err != nil {
+				dl.Close(context.WithoutCancel(ctx))
+			}
+		}()
+		opts = append(opts, weir.WithDeadLetter(dl))
+	}
+	// The sink and the pipeline touch nothing until the run: a config they
+	// refuse is refused before the table is created or emptied.
+	sink, err := tgt.sink(tgt.table, plan.cols, plan.key, plan.conflict)
+	if err != nil {
+		return nil, usagef("copy into %s: %w", tgt, err)
+	}
+	if h, ok := sink.(interface{ hooks() weir.Hooks }); ok { // a Parquet file: published when the run succeeds
+		opts = append(opts, weir.WithHooks(h.hooks()))
+	}
+	p, err := weir.New(src.src, plan.transform(src.names), weir.Sink[connect.Row](sink), cfg, opts...)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	if err := plan.apply(ctx, tgt); err != nil {
+		return nil, err
+	}
+	return &copyRun{plan: plan, p: p, sink: sink, dl: dl}, nil
 }
 
 // copyConfig builds the engine's config and options from the flags, and

@@ -26,6 +26,8 @@ Usage:
   weir plan JOB.yaml     check a job against its source and target; print the DDL and the column mapping
   weir schema            print the JSON Schema of job files
   weir migrate [flags]   nested user documents → 15 tables (default: 20,000 generated users → ./weir.db)
+  weir tune SOURCE TARGET [flags] | weir tune JOB.yaml
+                         find the fastest --batch, --workers and --load-concurrency on a sample, in a scratch place
   weir bench [flags]     the reference tuning guide's performance report, measured with weir's engine
   weir help [command]    this text, or a command's flags
 
@@ -56,6 +58,7 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"schema":  schemaCmd,
 	"migrate": migrate,
 	"bench":   benchCmd,
+	"tune":    tuneCmd,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -122,29 +122,37 @@ func openJob(ctx context.Context, f runFlags) (*jobRun, error) {
 		r.close()
 		return nil, usagef("%s: a job loads tables: its target must be sqlite:PATH or postgres://…, not a file", to)
 	}
-	for i, t := range j.Tables() {
-		jt := jobTable{Table: t, cols: j.Columns(i)}
+	if err := r.lookUpTables(ctx); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// lookUpTables sets r.tables: each of the job's tables as the target holds
+// it. Every error is a usage error.
+func (r *jobRun) lookUpTables(ctx context.Context) error {
+	r.tables = nil
+	for i, t := range r.job.Tables() {
+		jt := jobTable{Table: t, cols: r.job.Columns(i)}
 		existing, exists, err := r.tgt.columns(ctx, t.Name)
 		if err != nil {
-			r.close()
-			return nil, usagef("look up table %s in %s: %w", t.Name, r.tgt.db, err)
+			return usagef("look up table %s in %s: %w", t.Name, r.tgt.db, err)
 		}
 		if exists {
 			jt.exists = true
 			for _, c := range jt.cols {
 				if !slices.ContainsFunc(existing, func(e connect.Column) bool { return e.Name == c.Name }) {
-					r.close()
-					return nil, usagef("table %s in %s has no column %q, which the job declares (columns: %s)", t.Name, r.tgt.db, c.Name, strings.Join(columnNames(existing), ", "))
+					return usagef("table %s in %s has no column %q, which the job declares (columns: %s)", t.Name, r.tgt.db, c.Name, strings.Join(columnNames(existing), ", "))
 				}
 			}
 			if jt.rows, err = r.tgt.count(ctx, t.Name); err != nil {
-				r.close()
-				return nil, usagef("count the rows of %s in %s: %w", t.Name, r.tgt.db, err)
+				return usagef("count the rows of %s in %s: %w", t.Name, r.tgt.db, err)
 			}
 		}
 		r.tables = append(r.tables, jt)
 	}
-	return r, nil
+	return nil
 }
 
 // relativeTo resolves a path in a job file against the file's directory;
@@ -226,59 +234,12 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer r.close()
-	o := r.job.Options
-	// Check what would refuse the run before touching any table.
-	for _, t := range r.tables {
-		if f.resume && len(t.Key) == 0 {
-			return usagef("--resume loads idempotently, on each table's key: table %s in %s declares none (add key: to it)", t.Name, f.file)
-		}
-		if t.exists && t.rows > 0 && o.IfExists == "fail" && !f.resume {
-			return usagef("table %s in %s already holds %d rows: set options.if_exists to append, truncate or replace in %s (or pass --resume to continue an interrupted run)", t.Name, r.tgt.db, t.rows, f.file)
-		}
-	}
-	cfg, opts, dl, err := jobConfig(ctx, stdout, f, r)
+	p, sink, dl, err := r.prepare(ctx, stdout, f)
 	if err != nil {
 		return err
 	}
 	if dl != nil {
 		defer dl.Close(context.WithoutCancel(ctx)) // the run closes it; this covers the paths that return before
-		opts = append(opts, weir.WithDeadLetter(dl))
-	}
-	on := connect.ConflictError
-	if f.resume {
-		on = connect.ConflictIgnore
-	}
-	// The sink and the pipeline touch nothing until the run: a config they
-	// refuse is refused before any table is created, emptied or dropped.
-	sink, err := r.tgt.multi(jobSplitter{prog: r.prog, tables: r.job.Tables()}, on)
-	if err != nil {
-		return usagef("run %s: %w", f.file, err)
-	}
-	p, err := weir.New(r.src.src, weir.Identity[connect.Row](), weir.Sink[connect.Row](sink), cfg, opts...)
-	if err != nil {
-		return &usageError{err}
-	}
-	// Children first when emptying or dropping, parents first when creating.
-	for i := len(r.tables) - 1; i >= 0; i-- {
-		t := r.tables[i]
-		switch {
-		case t.exists && o.IfExists == "replace":
-			if err := r.tgt.drop(ctx, t.Name); err != nil {
-				return fmt.Errorf("replace %s in %s: %w", t.Name, r.tgt.db, err)
-			}
-			r.tables[i].exists = false
-		case t.exists && o.IfExists == "truncate":
-			if err := r.tgt.empty(ctx, t.Name); err != nil {
-				return fmt.Errorf("empty %s in %s: %w", t.Name, r.tgt.db, err)
-			}
-		}
-	}
-	for _, t := range r.tables {
-		if !t.exists {
-			if err := r.tgt.create(ctx, t.Name, t.cols, t.Key); err != nil {
-				return fmt.Errorf("create %s in %s: %w", t.Name, r.tgt.db, err)
-			}
-		}
 	}
 	sig.running(p)
 	ms.watch(jobName(f.file), p)
@@ -307,6 +268,72 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("run %s: %w; %s", f.file, runErr, how)
 	}
 	return nil
+}
+
+// prepare checks what would refuse the run, builds the pipeline and its
+// sink and then prepares the tables (drops, empties or creates them), for
+// weir run and for each trial of weir tune. The caller closes dl; on error
+// prepare closes it.
+func (r *jobRun) prepare(ctx context.Context, w io.Writer, f runFlags) (p *weir.Pipeline[connect.Row, connect.Row], sink multiSink, dl *rejectSink, err error) {
+	o := r.job.Options
+	// Check what would refuse the run before touching any table.
+	for _, t := range r.tables {
+		if f.resume && len(t.Key) == 0 {
+			return nil, nil, nil, usagef("--resume loads idempotently, on each table's key: table %s in %s declares none (add key: to it)", t.Name, f.file)
+		}
+		if t.exists && t.rows > 0 && o.IfExists == "fail" && !f.resume {
+			return nil, nil, nil, usagef("table %s in %s already holds %d rows: set options.if_exists to append, truncate or replace in %s (or pass --resume to continue an interrupted run)", t.Name, r.tgt.db, t.rows, f.file)
+		}
+	}
+	cfg, opts, dl, err := jobConfig(ctx, w, f, r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if dl != nil {
+		defer func() {
+			if err != nil {
+				dl.Close(context.WithoutCancel(ctx))
+			}
+		}()
+		opts = append(opts, weir.WithDeadLetter(dl))
+	}
+	on := connect.ConflictError
+	if f.resume {
+		on = connect.ConflictIgnore
+	}
+	// The sink and the pipeline touch nothing until the run: a config they
+	// refuse is refused before any table is created, emptied or dropped.
+	sink, err = r.tgt.multi(jobSplitter{prog: r.prog, tables: r.job.Tables()}, on)
+	if err != nil {
+		return nil, nil, nil, usagef("run %s: %w", f.file, err)
+	}
+	p, err = weir.New(r.src.src, weir.Identity[connect.Row](), weir.Sink[connect.Row](sink), cfg, opts...)
+	if err != nil {
+		return nil, nil, nil, &usageError{err}
+	}
+	// Children first when emptying or dropping, parents first when creating.
+	for i := len(r.tables) - 1; i >= 0; i-- {
+		t := r.tables[i]
+		switch {
+		case t.exists && o.IfExists == "replace":
+			if err := r.tgt.drop(ctx, t.Name); err != nil {
+				return nil, nil, nil, fmt.Errorf("replace %s in %s: %w", t.Name, r.tgt.db, err)
+			}
+			r.tables[i].exists = false
+		case t.exists && o.IfExists == "truncate":
+			if err := r.tgt.empty(ctx, t.Name); err != nil {
+				return nil, nil, nil, fmt.Errorf("empty %s in %s: %w", t.Name, r.tgt.db, err)
+			}
+		}
+	}
+	for _, t := range r.tables {
+		if !t.exists {
+			if err := r.tgt.create(ctx, t.Name, t.cols, t.Key); err != nil {
+				return nil, nil, nil, fmt.Errorf("create %s in %s: %w", t.Name, r.tgt.db, err)
+			}
+		}
+	}
+	return p, sink, dl, nil
 }
 
 // jobConfig builds the engine's config from the job's options.
