@@ -54,6 +54,7 @@ type copyFlags struct {
 	loadConcurrency int
 	verify          bool
 	progress        string
+	nats            natsFlags
 }
 
 // defaultCopyBatch is weir copy's batch size. A bulk copy pays a
@@ -84,6 +85,7 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 	fs.StringVar(&f.ifExists, "if-exists", "fail", "when the target table already holds rows: fail (refuse), append, truncate (empty it first) or replace (drop and create it)")
 	fs.BoolVar(&f.resume, "resume", false, "continue where the last run of the same copy stopped (a checkpoint kept in the target); needs --key, or PostgreSQL")
 	f.reject.register(fs)
+	f.nats.register(fs)
 	fs.IntVar(&f.batch, "batch", defaultCopyBatch, "records per batch: one COPY or INSERT transaction each")
 	fs.IntVar(&f.workers, "workers", 0, "batches converted at once (0: one per CPU)")
 	fs.IntVar(&f.loadConcurrency, "load-concurrency", 0, "batches loaded at once (0: one per worker; SQLite and files take one at a time)")
@@ -115,6 +117,9 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 	case f.resume && f.ifExists != "fail":
 		return f, usagef("--resume continues a run; --if-exists %s starts another: pick one", f.ifExists)
 	}
+	if err := f.nats.check(); err != nil {
+		return f, err
+	}
 	return f, f.reject.check()
 }
 
@@ -127,6 +132,9 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	sig := handleStop(stderr, cancel)
 	defer sig.end()
+	if f.nats.url != "" {
+		return copyCluster(ctx, f, args, stdout, stderr)
+	}
 
 	// Everything that can be refused is checked before the target is
 	// touched (see planCopy), so a usage error leaves nothing behind.

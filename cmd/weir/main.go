@@ -27,6 +27,9 @@ Usage:
   weir schema            print the JSON Schema of job files
   weir migrate [flags]   nested user documents → 15 tables (default: 20,000 generated users → ./weir.db)
   weir bench [flags]     the reference tuning guide's performance report, measured with weir's engine
+  weir worker --nats URL run partitions of 'weir copy --nats URL' jobs (docs/CLUSTER.md)
+  weir status --nats URL [JOB]
+                         a cluster job's partitions: pending, running, done, failed
   weir help [command]    this text, or a command's flags
 
 Run 'weir COMMAND -h' for a command's flags.
@@ -56,6 +59,8 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"schema":  schemaCmd,
 	"migrate": migrate,
 	"bench":   benchCmd,
+	"worker":  workerCmd,
+	"status":  statusCmd,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
