@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,10 +94,14 @@ func (w *Worker) Run(ctx context.Context, run RunFunc) error {
 // index from, and returns it (or nil when none had one) and where to start
 // next time.
 func (w *Worker) fetch(ctx context.Context, from int) (jetstream.Msg, int, error) {
-	l := w.js.StreamNames(ctx, jetstream.WithStreamListSubject(jobsSubjects))
+	// Only jobs with partitions left: a work-queue stream holds a
+	// partition until it is acknowledged, so a finished job's is empty.
+	l := w.js.ListStreams(ctx, jetstream.WithStreamListSubject(jobsSubjects))
 	var names []string
-	for n := range l.Name() {
-		names = append(names, n)
+	for info := range l.Info() {
+		if info.State.Msgs > 0 {
+			names = append(names, info.Config.Name)
+		}
 	}
 	if err := l.Err(); err != nil {
 		return nil, from, fmt.Errorf("cluster: list jobs: %w", err)
@@ -105,6 +110,7 @@ func (w *Worker) fetch(ctx context.Context, from int) (jetstream.Msg, int, error
 		w.pause(ctx, w.cfg.Poll)
 		return nil, from, nil
 	}
+	slices.Sort(names)
 	wait := max(w.cfg.Poll/time.Duration(len(names)), 100*time.Millisecond)
 	for i := range names {
 		k := (from + i) % len(names)
