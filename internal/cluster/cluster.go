@@ -19,7 +19,8 @@
 //     ([CheckpointStore]).
 //
 // Workers publish their progress on the core NATS subject
-// weir.stats.NAME, which [Job.Wait] aggregates.
+// weir.stats.NAME, which [Job.Wait] aggregates, and listen on weir.jobs,
+// where a coordinator announces a new job.
 //
 // Guarantees: a partition is acknowledged only after its run returned
 // without error and its state was recorded done. A partition whose worker
@@ -124,6 +125,9 @@ func partKey(id int) string          { return "part." + strconv.Itoa(id) }
 const (
 	consumerName = "workers"
 	jobsSubjects = "weir.job.>"
+	// newJobSubject is where a coordinator announces a job to idle
+	// workers (core NATS: a lost message costs a poll interval).
+	newJobSubject = "weir.jobs"
 	// statePrefix is the name of every job's state bucket, before the job.
 	statePrefix = "WEIR_STATE_"
 )

@@ -117,6 +117,7 @@ func Submit(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, cfg JobC
 			return nil, fmt.Errorf("cluster: publish partition %d of job %q: %w", p.ID, name, err)
 		}
 	}
+	_ = nc.Publish(newJobSubject, []byte(name)) // wakes idle workers; they poll anyway
 	return &Job{cfg: cfg, js: js, nc: nc, state: state, n: len(tasks)}, nil
 }
 

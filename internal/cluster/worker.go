@@ -48,6 +48,8 @@ type Worker struct {
 	cfg WorkerConfig
 	nc  *nats.Conn
 	js  jetstream.JetStream
+	// wake has a value when a job was submitted since the last fetch.
+	wake chan struct{}
 }
 
 // NewWorker returns a worker on the connection nc (see [Connect]).
@@ -62,7 +64,7 @@ func NewWorker(nc *nats.Conn, js jetstream.JetStream, cfg WorkerConfig) (*Worker
 		host, _ := os.Hostname()
 		cfg.Name = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
-	return &Worker{cfg: cfg, nc: nc, js: js}, nil
+	return &Worker{cfg: cfg, nc: nc, js: js, wake: make(chan struct{}, 1)}, nil
 }
 
 // Run pulls and runs partitions until ctx ends, then hands back the
@@ -71,6 +73,18 @@ func NewWorker(nc *nats.Conn, js jetstream.JetStream, cfg WorkerConfig) (*Worker
 // checkpoint) and returns nil. It rides out errors talking to the server,
 // retrying; it returns an error only for a connection closed for good.
 func (w *Worker) Run(ctx context.Context, run RunFunc) error {
+	// An idle worker polls every Poll, and wakes at once when a job is
+	// submitted.
+	sub, err := w.nc.Subscribe(newJobSubject, func(*nats.Msg) {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: worker %s: %w", w.cfg.Name, err)
+	}
+	defer sub.Unsubscribe()
 	next := 0 // round-robin over jobs
 	for ctx.Err() == nil {
 		if w.nc.IsClosed() {
@@ -107,7 +121,13 @@ func (w *Worker) fetch(ctx context.Context, from int) (jetstream.Msg, int, error
 		return nil, from, fmt.Errorf("cluster: list jobs: %w", err)
 	}
 	if len(names) == 0 {
-		w.pause(ctx, w.cfg.Poll)
+		t := time.NewTimer(w.cfg.Poll)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-w.wake:
+		}
 		return nil, from, nil
 	}
 	slices.Sort(names)
