@@ -60,6 +60,7 @@ type copyFlags struct {
 	metrics         metricsFlags
 	db              dbFlags // a whole database: copy_db*.go
 	memory          memoryFlag
+	nats            natsFlags
 }
 
 // defaultCopyBatch is weir copy's batch size. A bulk copy pays a
@@ -85,6 +86,7 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 	key := f.register(fs)
 	f.metrics.register(fs)
 	f.db.register(fs)
+	f.nats.register(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return f, err
@@ -136,6 +138,9 @@ func (f *copyFlags) check(key string) error {
 	case f.resume && f.ifExists != "fail":
 		return usagef("--resume continues a run; --if-exists %s starts another: pick one", f.ifExists)
 	}
+	if err := f.nats.check(); err != nil {
+		return err
+	}
 	return f.reject.check()
 }
 
@@ -153,6 +158,9 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ms.stop()
+	if f.nats.url != "" {
+		return copyCluster(ctx, f, args, stdout, stderr)
+	}
 	if open, url, only, ok := wholeDatabase(f); ok {
 		return copyDatabase(ctx, stdout, stderr, f, ms, open, url, only)
 	} else if f.db.used() {

@@ -29,6 +29,9 @@ Usage:
   weir tune SOURCE TARGET [flags] | weir tune JOB.yaml
                          find the fastest --batch, --workers and --load-concurrency on a sample, in a scratch place
   weir bench [flags]     the reference tuning guide's performance report, measured with weir's engine
+  weir worker --nats URL run partitions of 'weir copy --nats URL' jobs (docs/CLUSTER.md)
+  weir status --nats URL [JOB]
+                         a cluster job's partitions: pending, running, done, failed
   weir help [command]    this text, or a command's flags
 
 Run 'weir COMMAND -h' for a command's flags.
@@ -59,6 +62,8 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"migrate": migrate,
 	"bench":   benchCmd,
 	"tune":    tuneCmd,
+	"worker":  workerCmd,
+	"status":  statusCmd,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
