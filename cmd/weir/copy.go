@@ -28,6 +28,8 @@ SOURCE is one of
   postgres://USER@HOST:PORT/DB?table=T (or &query=SELECT…, &schema=S)
   sqlite:PATH?table=T (or ?query=SELECT…)
   sqlite:PATH                                              a whole database, into postgres:// (see docs/DATABASES.md)
+  mysql://USER[:PASS]@HOST:PORT/DB                         a whole MySQL/MariaDB database, into postgres://
+                                                           (?table=T: one table, same type mapping; docs/MYSQL.md)
   mongodb://HOST:PORT/DB.COLLECTION
 
 TARGET is one of
@@ -164,7 +166,7 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	if open, url, only, ok := wholeDatabase(f); ok {
 		return copyDatabase(ctx, stdout, stderr, f, ms, open, url, only)
 	} else if f.db.used() {
-		return usagef("--include, --exclude, --schema-only and --data-only copy a whole database: SOURCE must be one (sqlite:PATH) without ?table=")
+		return usagef("--include, --exclude, --schema-only and --data-only copy a whole database: SOURCE must be one (sqlite:PATH, mysql://…) without ?table=")
 	}
 
 	// Everything that can be refused is checked before the target is

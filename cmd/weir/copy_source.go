@@ -56,6 +56,8 @@ func openCopySource(ctx context.Context, spec string, f copyFlags) (*copySource,
 		return openMongoRowSource(ctx, spec, f)
 	case isParquet(spec):
 		return openParquetSource(ctx, spec)
+	case strings.HasPrefix(spec, "mysql://"), strings.HasPrefix(spec, "mariadb://"):
+		return nil, usagef("SOURCE %s: a MySQL/MariaDB database copies into postgres:// only: the whole database, or ?table=T into a target without ?table= and without --key, --resume or --schema", redact.String(spec))
 	case strings.Contains(spec, "://"):
 		return nil, usagef("SOURCE %s: unknown scheme; want a file path, postgres://…?table=T, sqlite:PATH?table=T or -", redact.String(spec))
 	}
