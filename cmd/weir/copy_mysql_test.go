@@ -158,7 +158,12 @@ func compareTable(t *testing.T, mdb *sql.DB, pool *pgxpool.Pool, schema, table s
 	hashBoth := func(my, pgx []string) (n1 int64, h1 [2]uint64, n2 int64, h2 [2]uint64) {
 		n1, h1 = multisetHash(t, func(yield func(string)) {
 			r, err := mdb.Query("SELECT CONCAT_WS('|', " + strings.Join(my, ", ") + ") FROM `" + table + "`")
-			scanAll(t, r, err, yield)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var s string
+			eachRow(t, r, []any{&s}, func() { yield(s) })
 		})
 		n2, h2 = multisetHash(t, func(yield func(string)) {
 			r, err := pool.Query(t.Context(), "SELECT concat_ws('|', "+strings.Join(pgx, ", ")+") FROM shop."+table)
@@ -166,16 +171,8 @@ func compareTable(t *testing.T, mdb *sql.DB, pool *pgxpool.Pool, schema, table s
 				t.Fatal(err)
 			}
 			defer r.Close()
-			for r.Next() {
-				var s string
-				if err := r.Scan(&s); err != nil {
-					t.Fatal(err)
-				}
-				yield(s)
-			}
-			if err := r.Err(); err != nil {
-				t.Fatal(err)
-			}
+			var s string
+			eachRow(t, r, []any{&s}, func() { yield(s) })
 		})
 		return n1, h1, n2, h2
 	}
@@ -202,21 +199,19 @@ func compareTable(t *testing.T, mdb *sql.DB, pool *pgxpool.Pool, schema, table s
 		}
 	}
 	for _, c := range jsons {
-		want := jsonByKey(t, mdb, fmt.Sprintf("SELECT `%s`, `%s` FROM `%s`", key, c, table))
-		got := map[string]any{}
-		r, err := pool.Query(t.Context(), fmt.Sprintf(`SELECT %q::text, %q::text FROM shop.%s`, key, c, table))
+		query := fmt.Sprintf("SELECT `%s`, `%s` FROM `%s`", key, c, table)
+		r1, err := mdb.Query(query)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for r.Next() {
-			var k string
-			var v sql.NullString
-			if err := r.Scan(&k, &v); err != nil {
-				t.Fatal(err)
-			}
-			got[k] = decodeJSON(t, v)
+		want := jsonByKey(t, r1)
+		r1.Close()
+		r2, err := pool.Query(t.Context(), fmt.Sprintf(`SELECT %q::text, %q::text FROM shop.%s`, key, c, table))
+		if err != nil {
+			t.Fatal(err)
 		}
-		r.Close()
+		got := jsonByKey(t, r2)
+		r2.Close()
 		if !reflect.DeepEqual(want, got) {
 			t.Errorf("%s.%s: JSON values differ (%d in MariaDB, %d in PostgreSQL)", table, c, len(want), len(got))
 		}
@@ -280,43 +275,34 @@ func multisetHash(t *testing.T, rows func(yield func(string))) (int64, [2]uint64
 	return n, h
 }
 
-func scanAll(t *testing.T, r *sql.Rows, err error, yield func(string)) {
+// scanner is a query's result, as database/sql and pgx both give it.
+type scanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// eachRow scans every row of rows into dest and calls fn after each.
+func eachRow(t *testing.T, rows scanner, dest []any, fn func()) {
 	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	for r.Next() {
-		var s string
-		if err := r.Scan(&s); err != nil {
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
 			t.Fatal(err)
 		}
-		yield(s)
+		fn()
 	}
-	if err := r.Err(); err != nil {
+	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func jsonByKey(t *testing.T, db *sql.DB, query string) map[string]any {
+// jsonByKey decodes the second column of rows as JSON, by the first.
+func jsonByKey(t *testing.T, rows scanner) map[string]any {
 	t.Helper()
-	r, err := db.Query(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	out := map[string]any{}
-	for r.Next() {
-		var k string
-		var v sql.NullString
-		if err := r.Scan(&k, &v); err != nil {
-			t.Fatal(err)
-		}
-		out[k] = decodeJSON(t, v)
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
+	var k string
+	var v sql.NullString
+	eachRow(t, rows, []any{&k, &v}, func() { out[k] = decodeJSON(t, v) })
 	return out
 }
 
