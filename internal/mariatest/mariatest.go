@@ -38,12 +38,10 @@ package mariatest
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"github.com/weir-etl/weir/internal/testserver"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -51,56 +49,22 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-var (
-	mainCalled atomic.Bool
-	once       sync.Once
-	shared     *Server
-	sharedErr  error
-)
+// server is the test binary's shared MariaDB server.
+var server = &testserver.Shared[*Server]{Name: "mariatest", Start: Start, Stop: (*Server).Stop}
 
 // Main runs the tests of m, then stops the shared server (if a test started
 // it) and removes its directory, and exits with the tests' status. Call it
 // from TestMain; it does not return.
-func Main(m *testing.M) {
-	mainCalled.Store(true)
-	os.Exit(run(m))
-}
+func Main(m *testing.M) { os.Exit(server.Run(m)) }
 
-// Tests is what [Run] runs: a *testing.M, or another package's Run
-// wrapped around one, so that one test binary can share a MariaDB server
-// and another throwaway server:
+// Run is [Main] without the exit, to share the test binary with another
+// throwaway server:
 //
 //	func TestMain(m *testing.M) { os.Exit(pgtest.Run(mariatest.Wrap(m))) }
-type Tests interface{ Run() int }
-
-// Run is [Main] without the exit: it runs the tests, stops the shared
-// server and returns the status to exit with.
-func Run(m Tests) int {
-	mainCalled.Store(true)
-	return run(m)
-}
+func Run(m testserver.Tests) int { return server.Run(m) }
 
 // Wrap returns tests that [Run] m when run.
-func Wrap(m Tests) Tests { return wrapped{m} }
-
-type wrapped struct{ m Tests }
-
-func (w wrapped) Run() int { return Run(w.m) }
-
-func run(m Tests) (code int) {
-	defer func() {
-		if shared == nil {
-			return
-		}
-		if err := shared.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "mariatest: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
-		}
-	}()
-	return m.Run()
-}
+func Wrap(m testserver.Tests) testserver.Tests { return server.Wrap(m) }
 
 // Shared returns the test binary's server, starting it on first use (a few
 // seconds); later calls return at once. It skips or fails t as the package
@@ -108,27 +72,7 @@ func run(m Tests) (code int) {
 // start or if TestMain does not call [Main]. Safe for concurrent use.
 func Shared(t testing.TB) *Server {
 	t.Helper()
-	if !mainCalled.Load() {
-		t.Fatal("mariatest: TestMain must call mariatest.Main(m) so the server is stopped after the tests")
-	}
-	once.Do(func() { shared, sharedErr = Start() })
-	if sharedErr != nil {
-		var u *UnavailableError
-		if errors.As(sharedErr, &u) {
-			unavailable(t, u.Error())
-		}
-		t.Fatalf("mariatest: %v", sharedErr)
-	}
-	return shared
-}
-
-// unavailable skips t, or fails it when the CI environment variable is set.
-func unavailable(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s (CI is set: failing instead of skipping)", msg)
-	}
-	t.Skip(msg)
+	return server.Get(t)
 }
 
 // New creates a fresh, empty database on the shared server (starting the

@@ -1,6 +1,7 @@
 package mariatest
 
 import (
+	"github.com/weir-etl/weir/internal/testserver"
 	"strings"
 	"testing"
 )
@@ -29,7 +30,7 @@ func TestUnavailableSkipsUnlessCI(t *testing.T) {
 	for _, tc := range []struct{ ci, want string }{{"", "skip"}, {"true", "fatal"}} {
 		t.Setenv("CI", tc.ci)
 		r := &recordingTB{TB: t}
-		unavailable(r, "mariatest: mariadbd not found")
+		testserver.Unavailable(r, "mariatest: mariadbd not found")
 		if r.first != tc.want {
 			t.Errorf("with CI=%q: %s, want %s", tc.ci, r.first, tc.want)
 		}

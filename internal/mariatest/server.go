@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/weir-etl/weir/internal/testserver"
 	"net"
 	"net/url"
 	"os"
@@ -37,9 +38,7 @@ type Server struct {
 }
 
 // UnavailableError means the MariaDB binaries are missing: skip, not fail.
-type UnavailableError struct{ msg string }
-
-func (e *UnavailableError) Error() string { return e.msg }
+type UnavailableError = testserver.UnavailableError
 
 // Port returns the server's TCP port on 127.0.0.1.
 func (s *Server) Port() int { return s.port }
@@ -68,7 +67,7 @@ func findBinary(names ...string) (string, error) {
 			}
 		}
 	}
-	return "", &UnavailableError{fmt.Sprintf("mariatest: MariaDB binary %s not found on PATH or in /usr/sbin, /usr/bin", names[0])}
+	return "", &UnavailableError{Msg: fmt.Sprintf("mariatest: MariaDB binary %s not found on PATH or in /usr/sbin, /usr/bin", names[0])}
 }
 
 // Start creates a data directory and starts a server on it, blocking until

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"errors"
+	"github.com/weir-etl/weir/internal/testserver"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,7 +119,7 @@ func TestUnavailableSkipsUnlessCI(t *testing.T) {
 		t.Run("CI="+tc.ci, func(t *testing.T) {
 			t.Setenv("CI", tc.ci)
 			r := &recordingTB{TB: t}
-			unavailable(r, "pgtest: initdb not found")
+			testserver.Unavailable(r, "pgtest: initdb not found")
 			if r.first != tc.want {
 				t.Errorf("with CI=%q: %s, want %s", tc.ci, r.first, tc.want)
 			}

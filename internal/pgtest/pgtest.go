@@ -49,12 +49,10 @@ package pgtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/weir-etl/weir/internal/testserver"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -63,12 +61,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-var (
-	mainCalled atomic.Bool
-	once       sync.Once
-	shared     *Server
-	sharedErr  error
-)
+// server is the test binary's shared PostgreSQL server.
+var server = &testserver.Shared[*Server]{Name: "pgtest", Start: start, Stop: (*Server).shutdown}
 
 // Main runs the tests of m, then stops the shared server (if a test started
 // it) and removes its directory, and exits the process with the tests'
@@ -79,46 +73,16 @@ var (
 // (see the package doc) and its directory is swept by a later run. If
 // stopping the server fails, Main reports it on standard error (there is no
 // one to return it to) and exits non-zero.
-func Main(m *testing.M) {
-	mainCalled.Store(true)
-	os.Exit(run(m))
-}
+func Main(m *testing.M) { os.Exit(server.Run(m)) }
 
-// Tests is what [Run] runs: a *testing.M, or another package's Run
-// wrapped around one, so that one test binary can share a PostgreSQL server
-// and another throwaway server:
+// Run is [Main] without the exit, to share the test binary with another
+// throwaway server:
 //
 //	func TestMain(m *testing.M) { os.Exit(pgtest.Run(mariatest.Wrap(m))) }
-type Tests interface{ Run() int }
-
-// Run is [Main] without the exit: it runs the tests, stops the shared
-// server and returns the status to exit with.
-func Run(m Tests) int {
-	mainCalled.Store(true)
-	return run(m)
-}
+func Run(m testserver.Tests) int { return server.Run(m) }
 
 // Wrap returns tests that [Run] m when run.
-func Wrap(m Tests) Tests { return wrapped{m} }
-
-type wrapped struct{ m Tests }
-
-func (w wrapped) Run() int { return Run(w.m) }
-
-func run(m Tests) (code int) {
-	defer func() {
-		if shared == nil {
-			return
-		}
-		if err := shared.shutdown(); err != nil {
-			fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
-		}
-	}()
-	return m.Run()
-}
+func Wrap(m testserver.Tests) testserver.Tests { return server.Wrap(m) }
 
 // Shared returns the test binary's server, starting it on first use; later
 // calls return at once. It skips or fails t as described in the package doc
@@ -128,27 +92,7 @@ func run(m Tests) (code int) {
 // use.
 func Shared(t testing.TB) *Server {
 	t.Helper()
-	if !mainCalled.Load() {
-		t.Fatal("pgtest: TestMain must call pgtest.Main(m) so the server is stopped after the tests")
-	}
-	once.Do(func() { shared, sharedErr = start() })
-	if sharedErr != nil {
-		var u *unavailableError
-		if errors.As(sharedErr, &u) {
-			unavailable(t, u.Error())
-		}
-		t.Fatalf("pgtest: %v", sharedErr)
-	}
-	return shared
-}
-
-// unavailable skips t, or fails it when the CI environment variable is set.
-func unavailable(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s (CI is set: failing instead of skipping)", msg)
-	}
-	t.Skip(msg)
+	return server.Get(t)
 }
 
 // New creates a fresh, empty database on the shared server (starting the

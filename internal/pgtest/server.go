@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/weir-etl/weir/internal/testserver"
 	"io/fs"
 	"net"
 	"net/url"
@@ -63,9 +64,7 @@ type process struct {
 }
 
 // unavailableError means the PostgreSQL binaries are missing: skip, not fail.
-type unavailableError struct{ msg string }
-
-func (e *unavailableError) Error() string { return e.msg }
+type unavailableError = testserver.UnavailableError
 
 // Port returns the server's TCP port on 127.0.0.1.
 func (s *Server) Port() int { return s.port }
@@ -327,7 +326,7 @@ func findBinaries(lookPath func(string) (string, error), root string) (initdb, p
 		initdb = newestInLib(root, "initdb")
 	}
 	if initdb == "" {
-		return "", "", &unavailableError{fmt.Sprintf("pgtest: PostgreSQL binary initdb not found on PATH or in %s/*/bin", root)}
+		return "", "", &unavailableError{Msg: fmt.Sprintf("pgtest: PostgreSQL binary initdb not found on PATH or in %s/*/bin", root)}
 	}
 	if real, err := filepath.EvalSymlinks(initdb); err == nil {
 		initdb = real
@@ -335,7 +334,7 @@ func findBinaries(lookPath func(string) (string, error), root string) (initdb, p
 	postgres = filepath.Join(filepath.Dir(initdb), "postgres")
 	if !isExecutable(postgres) {
 		if postgres, err = lookPath("postgres"); err != nil {
-			return "", "", &unavailableError{fmt.Sprintf("pgtest: PostgreSQL binary postgres not found next to %s or on PATH", initdb)}
+			return "", "", &unavailableError{Msg: fmt.Sprintf("pgtest: PostgreSQL binary postgres not found next to %s or on PATH", initdb)}
 		}
 	}
 	return initdb, postgres, nil
