@@ -86,6 +86,12 @@ func TestCopyMariaDBDatabase(t *testing.T) {
 			t.Errorf("table %s: %d validated constraints of kind %q, want %d", c.table, n, c.kind, c.want)
 		}
 	}
+	// The secondary indexes exist (the unique one is counted above).
+	for _, ix := range []struct{ table, column string }{{"orders", "customer_id"}, {"order_items", "sku"}, {"events", "at"}} {
+		if n := pgInt(t, pool, `SELECT count(*) FROM pg_indexes WHERE schemaname = 'shop' AND tablename = $1 AND indexdef LIKE '%(' || quote_ident($2) || ')%'`, ix.table, ix.column); n != 1 {
+			t.Errorf("index on %s (%s): %d, want 1", ix.table, ix.column, n)
+		}
+	}
 	// AUTO_INCREMENT became an identity whose sequence is past the copied ids.
 	for _, table := range []string{"customers", "orders"} {
 		var maxID, id int64
