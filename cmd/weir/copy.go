@@ -207,8 +207,11 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 		switch {
 		case st.Checkpoint != nil:
 			how = fmt.Sprintf("checkpoint saved at %s: rerun the same command with --resume to continue", st.Checkpoint)
-		case plan.resumable:
+		case plan.checkpointed:
 			how = "rerun the same command with --resume to continue"
+		case plan.resumable:
+			// No position was saved: --resume would have nothing to continue.
+			how = "rerun with --if-exists truncate to start over (a copy run with --resume, or --key, from its first run can be continued instead)"
 		case !tgt.isFile:
 			how = "rerun with --if-exists truncate to start over"
 		}

@@ -24,6 +24,7 @@ type copyPlan struct {
 	key                 []string
 	resumable           bool // --resume can continue this copy
 	exactlyOnce         bool // --resume loads each batch with its checkpoint
+	checkpointed        bool // the run saves positions that --resume can continue from
 	rowsBefore          int64
 }
 
@@ -210,9 +211,17 @@ func resumeOption(ctx context.Context, w io.Writer, f copyFlags, src *copySource
 		return weir.Option{}, err
 	}
 	job := "copy " + src.desc + " → " + tgt.desc
-	if store, err = resumeStore(ctx, w, store, job, f.resume, tgt.String()); err != nil {
+	store, pos, err := resumeStore(ctx, w, store, job, f.resume, tgt.String())
+	if err != nil {
 		return weir.Option{}, err
 	}
+	if f.resume && pos == nil && len(plan.key) == 0 && plan.rowsBefore > 0 {
+		// Without a key nothing makes a second load of a row harmless: a
+		// table that holds rows but no position of this copy was loaded by
+		// a run that saved none, and continuing would load them again.
+		return weir.Option{}, usagef("--resume: %s holds %d rows but no checkpoint of this copy (the run that loaded them did not save positions: only a copy run with --resume, or --key, from its first run does); --if-exists truncate starts over", tgt, plan.rowsBefore)
+	}
+	plan.checkpointed = true
 	if len(plan.key) > 0 {
 		return weir.WithCheckpoint(store, job), nil
 	}
@@ -223,19 +232,20 @@ func resumeOption(ctx context.Context, w io.Writer, f copyFlags, src *copySource
 // resumeStore returns the checkpoint store a run uses. A --resume run
 // loads the job's saved position (and says so); any other run starts from
 // the beginning, whatever an earlier run saved, but saves its own
-// positions, so that a later --resume continues it.
-func resumeStore(ctx context.Context, w io.Writer, store weir.CheckpointStore, job string, resume bool, where string) (weir.CheckpointStore, error) {
+// positions, so that a later --resume continues it. It returns the
+// position loaded (nil: none, or not a --resume run).
+func resumeStore(ctx context.Context, w io.Writer, store weir.CheckpointStore, job string, resume bool, where string) (_ weir.CheckpointStore, pos []byte, err error) {
 	if !resume {
-		return startOver{store}, nil
+		return startOver{store}, nil, nil
 	}
-	pos, err := store.Load(ctx, job)
+	pos, err = store.Load(ctx, job)
 	if err != nil {
-		return nil, fmt.Errorf("read the checkpoint of %q in %s: %w", job, where, err)
+		return nil, nil, fmt.Errorf("read the checkpoint of %q in %s: %w", job, where, err)
 	}
 	if pos != nil {
 		fmt.Fprintf(w, "resuming after position %s (saved by an earlier run)\n", pos)
 	}
-	return store, nil
+	return store, pos, nil
 }
 
 // startOver is a checkpoint store for a run that starts from the

@@ -339,6 +339,24 @@ func TestCopyResumeIntoPostgresWithoutAKey(t *testing.T) {
 	}
 }
 
+// TestCopyResumeWithoutACheckpointRefuses: a table loaded by a copy that
+// saved no positions (no --resume, no --key) cannot be "continued": that
+// would load every row again. --resume refuses, naming the way out, and
+// leaves the table as it was.
+func TestCopyResumeWithoutACheckpointRefuses(t *testing.T) {
+	pg := pgtest.New(t)
+	src := writeFile(t, "few.csv", "n\n1\n2\n3\n")
+	mustCopy(t, src, pg.URL()+"&table=few")
+	code, _, errOut := weirCmd(t, "copy", src, pg.URL()+"&table=few", "--resume", "--progress", "off")
+	if code != exitUsage || !strings.Contains(errOut, "no checkpoint of this copy") || !strings.Contains(errOut, "--if-exists truncate") {
+		t.Errorf("--resume after a run without checkpoints: exit %d, stderr %s; want %d naming the missing checkpoint", code, errOut, exitUsage)
+	}
+	var n int
+	if err := pg.Pool(t).QueryRow(context.Background(), `SELECT count(*) FROM few`).Scan(&n); err != nil || n != 3 {
+		t.Errorf("few holds %d rows (%v), want the 3 of the first run", n, err)
+	}
+}
+
 // TestCopyWithASchemaFile: --schema declares the columns' types and the
 // key, instead of inferring them; the key makes the load an upsert, so a
 // second run changes nothing.

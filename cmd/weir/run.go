@@ -365,7 +365,7 @@ func jobConfig(ctx context.Context, w io.Writer, f runFlags, r *jobRun) (weir.Co
 			return cfg, nil, nil, err
 		}
 		name := "run " + f.file + ": " + r.src.desc
-		if store, err = resumeStore(ctx, w, store, name, f.resume, r.tgt.db); err != nil {
+		if store, _, err = resumeStore(ctx, w, store, name, f.resume, r.tgt.db); err != nil {
 			return cfg, nil, nil, err
 		}
 		opts = append(opts, weir.WithCheckpoint(store, name))
