@@ -193,7 +193,7 @@ func openFileTarget(path string) (*copyTarget, error) {
 	case ".jsonl", ".ndjson":
 		format = file.FormatJSONL
 	default:
-		return nil, usagef("TARGET %s: want a .csv, .tsv, .jsonl or .parquet path, postgres://… or sqlite:PATH", path)
+		return nil, usagef("TARGET %s: want a .csv, .tsv, .jsonl or .parquet path, postgres://… or sqlite:PATH", redact.String(path))
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {

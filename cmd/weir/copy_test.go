@@ -251,6 +251,18 @@ func TestCopyNeverPrintsPasswords(t *testing.T) {
 			t.Errorf("copy to %s: exit %d, output:\n%s%s", target, code, out, errOut)
 		}
 	}
+	// Targets weir cannot even recognise, and a password with an
+	// unencoded '@' that the driver splits: still masked.
+	for _, target := range []string{
+		"host=127.0.0.1 port=1 user=u password=s3cretpw dbname=app",
+		"postgres//weir:s3cretpw@127.0.0.1:1/db",
+		"postgres://weir:xy@s3cretpw@127.0.0.1:1/db?table=t",
+	} {
+		code, out, errOut := weirCmd(t, "copy", src, target, "--progress", "off")
+		if code != exitUsage || strings.Contains(out+errOut, "s3cretpw") {
+			t.Errorf("copy to %s: exit %d, output:\n%s%s", target, code, out, errOut)
+		}
+	}
 }
 
 // TestCopyResumeWithKeyDoublesNothing: a copy with --key killed half way

@@ -7,6 +7,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/weir-etl/weir/internal/redact"
 	"io"
 	"os"
 	"strings"
@@ -85,6 +86,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	err := c(rest, stdout, stderr)
+	// The last line of defence for secrets: whatever path an argument took
+	// into the message (a driver's error, a message that forgot to redact
+	// it), its passwords are masked here.
+	for _, a := range rest {
+		err = redact.Error(err, a)
+	}
 	return exitCode(err, stderr)
 }
 

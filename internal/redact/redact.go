@@ -14,7 +14,9 @@
 //   - keyword/value strings as libpq takes them (host=h password=PW
 //     dbname=d), the value plain or single-quoted ('p w', with \' and \\).
 //
-// Anything else is returned unchanged. Malformed input is masked on a best
+// A string that is neither, but holds user:PW@ in its last word before an
+// '@' (a URL whose "://" was mistyped), loses PW. Anything else is
+// returned unchanged. Malformed input is masked on a best
 // effort that errs toward masking too much: a URL that net/url rejects
 // loses everything between the first ':' of its userinfo and the last '@'.
 package redact
@@ -80,10 +82,29 @@ func scan(dsn string) (string, []string) {
 	var masked string
 	if i := schemeEnd(dsn); i > 0 {
 		masked = maskURL(dsn, i, &s)
-	} else {
-		masked = maskKeywords(dsn, &s)
+	} else if masked = maskKeywords(dsn, &s); len(s.forms) == 0 {
+		masked = maskUserinfo(masked, &s)
 	}
 	return masked, s.list()
+}
+
+// maskUserinfo masks what looks like the password of a URL mistyped so
+// that it has no "scheme://" (postgres//u:PW@h, u:PW@h/db): in the word
+// that ends at the last '@' (after the last '/' or space before it), what
+// follows its first ':'. It errs toward masking too much: a path such as
+// a/b:c@d loses "c".
+func maskUserinfo(s string, sec *secrets) string {
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return s
+	}
+	start := strings.LastIndexAny(s[:at], "/ \t") + 1
+	colon := strings.IndexByte(s[start:at], ':')
+	if colon < 0 {
+		return s
+	}
+	sec.add(s[start+colon+1:at], url.PathUnescape)
+	return s[:start+colon+1] + Mask + s[at:]
 }
 
 // schemeEnd returns the index just past "scheme://" when dsn starts with
@@ -278,6 +299,15 @@ func (s *secrets) add(raw string, decode func(string) (string, error)) {
 	}
 	quoted := strconv.Quote(plain)
 	s.forms = append(s.forms, plain, url.QueryEscape(plain), url.PathEscape(plain), quoted[1:len(quoted)-1])
+	// A driver that splits a URL at the first '@' of an unencoded password
+	// quotes the rest as the host: mask each part long enough to tell.
+	if strings.Contains(plain, "@") {
+		for _, part := range strings.Split(plain, "@") {
+			if len(part) >= 4 {
+				s.forms = append(s.forms, part)
+			}
+		}
+	}
 }
 
 // list returns the distinct non-empty spellings, longest first.

@@ -35,6 +35,9 @@ func TestString(t *testing.T) {
 		{"URL without user", "mongodb://127.0.0.1:27017/app.users", "mongodb://127.0.0.1:27017/app.users"},
 		{"keyword/value without password", "host=h dbname=d", "host=h dbname=d"},
 		{"not a DSN", "sqlite:./weir.db", "sqlite:./weir.db"},
+		{"URL without ://", "postgres//u:s3cret@h:5432/db", "postgres//u:xxxxx@h:5432/db"},
+		{"URL without scheme", "u:s3cret@h:5432/db", "u:xxxxx@h:5432/db"},
+		{"path with @ and no ':'", "/data/me@host/x.csv", "/data/me@host/x.csv"},
 		{"path", "jsonl:/tmp/users 1.jsonl", "jsonl:/tmp/users 1.jsonl"},
 		{"empty", "", ""},
 		{"unparsable: bad escape", "postgres://u:s3%zzcret@h/db", "postgres://u:xxxxx@h/db"},
@@ -96,6 +99,13 @@ func TestError(t *testing.T) {
 		err := redact.Error(errors.New(`bad: password='a b\'c' a b'c`), dsn)
 		if strings.Contains(err.Error(), "a b") {
 			t.Errorf("message shows the password: %s", err)
+		}
+	})
+	t.Run("an unencoded @ in the password", func(t *testing.T) {
+		dsn := "postgres://u:p@ssWORD9@127.0.0.1:1/db"
+		err := redact.Error(errors.New("lookup ssWORD9@127.0.0.1: no such host"), dsn)
+		if strings.Contains(err.Error(), "ssWORD9") {
+			t.Errorf("message shows part of the password: %s", err)
 		}
 	})
 	t.Run("no password: the same error", func(t *testing.T) {
