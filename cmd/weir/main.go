@@ -10,7 +10,9 @@ import (
 	"github.com/weir-etl/weir/internal/redact"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 // Exit codes.
@@ -68,6 +70,10 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	// A reader that goes away (weir tune … | head) must not kill the
+	// command by SIGPIPE half way: the copy finishes, scratch places are
+	// removed, and only the output is lost (writes fail with EPIPE).
+	signal.Ignore(syscall.SIGPIPE)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usageHeader)
 		return exitUsage

@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/weir-etl/weir/connect/sqlite"
 	"io"
 	"math/rand/v2"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -46,6 +48,34 @@ func cliCommand(t *testing.T, args ...string) *exec.Cmd {
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	return cmd
+}
+
+// TestClosedStdoutDoesNotStopACopy: a copy whose output pipe was closed
+// (weir … | head) still loads every row and exits 0.
+func TestClosedStdoutDoesNotStopACopy(t *testing.T) {
+	src := writeFile(t, "n.csv", "n\n1\n2\n3\n")
+	db := filepath.Join(t.TempDir(), "n.db")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cmd := cliCommand(t, "copy", src, "sqlite:"+db, "--progress", "off")
+	cmd.Stdout = w
+	err = cmd.Run()
+	w.Close()
+	if err != nil {
+		t.Fatalf("weir copy with a closed stdout: %v (want exit 0)", err)
+	}
+	h, err := sqlite.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	var n int
+	if err := h.QueryRow(`SELECT count(*) FROM n`).Scan(&n); err != nil || n != 3 {
+		t.Errorf("table n holds %d rows (%v), want 3", n, err)
+	}
 }
 
 // TestMigrateSurvivesSIGKILL kills `weir migrate --resume` into PostgreSQL
