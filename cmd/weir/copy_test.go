@@ -225,6 +225,8 @@ func TestCopyRefusesBadInputWithoutWriting(t *testing.T) {
 		{[]string{"-", "sqlite:" + db}, "--format"},
 		{[]string{src, "ftp://x/y"}, "unknown scheme"},
 		{[]string{"mysql://u:pw@127.0.0.1:1/db?table=t", "out.csv"}, "copies into postgres:// only"},
+		{[]string{src, "sqlite:" + db, "--batch", "-5"}, "--batch must be"},
+		{[]string{src, "sqlite:" + db, "--workers", "-1"}, "--workers must be"},
 		{[]string{src, "sqlite:" + db, "--reject", "r.jsonl"}, "--on-error skip"},
 		{[]string{src, "sqlite:" + db, "--schema", writeFile(t, "s.yaml", "colums:\n  - {name: id, type: bigint}\n")}, `s.yaml:1:1: unknown field "colums" (did you mean "columns"?)`},
 		{[]string{src, "sqlite:" + db, "--schema", writeFile(t, "s2.yaml", "columns:\n  - {name: id, type: bigintt}\n")}, "s2.yaml:2:"},

@@ -109,13 +109,22 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.Is(err, errHelp):
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintln(stderr, oneLine(err))
+		fmt.Fprintln(stderr, flagNames.Replace(oneLine(err)))
 		return exitUsage
 	default:
 		fmt.Fprintln(stderr, oneLine(err))
 		return exitFailed
 	}
 }
+
+// flagNames puts the flags in place of the engine's config fields they set,
+// in the engine's messages about a bad setting: "BatchSize must be …" is
+// "--batch must be …" to someone who typed --batch.
+var flagNames = strings.NewReplacer(
+	"weir: Memory", "--memory", "Memory must", "--memory must", "Memory (", "--memory (",
+	"BatchSize", "--batch", "LoadConcurrency", "--load-concurrency",
+	"TransformConcurrency", "--transform-concurrency", "Workers", "--workers",
+	"QueueDepth or ", "", ", QueueDepth", "")
 
 // oneLine formats err as one line starting "weir: ": drivers' messages may
 // span lines (one per connection attempt).
