@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weir-etl/weir"
@@ -273,6 +274,13 @@ func dialPostgres(ctx context.Context, dsn, name string, conns int) (*pgxpool.Po
 	if err != nil {
 		if pool != nil {
 			pool.Close()
+		}
+		// A server that answered with an error was reached: say what it
+		// said, without the attempts before it (pgx lists a refused TLS
+		// attempt first under sslmode=prefer).
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "28P01" || pe.Code == "28000" || pe.Code == "3D000") {
+			return nil, usagef("PostgreSQL at %s refused the connection: %s (SQLSTATE %s)", name, redact.Error(errors.New(pe.Message), dsn), pe.Code)
 		}
 		return nil, usagef("cannot reach PostgreSQL at %s: %w", name, redact.Error(err, dsn))
 	}

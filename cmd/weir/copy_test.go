@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -350,6 +351,21 @@ func TestCopyResumeIntoPostgresWithoutAKey(t *testing.T) {
 	var n, distinct int
 	if err := pg.Pool(t).QueryRow(context.Background(), `SELECT count(*), count(DISTINCT n) FROM sq`).Scan(&n, &distinct); err != nil || n != 3000 || distinct != 3000 {
 		t.Errorf("%d rows, %d distinct (%v); want 3000 of each", n, distinct, err)
+	}
+}
+
+// TestCopyToAMissingDatabaseSaysSo: a server that answers with an error
+// was reached; the message is the server's, not "cannot reach".
+func TestCopyToAMissingDatabaseSaysSo(t *testing.T) {
+	pg := pgtest.New(t)
+	u, err := url.Parse(pg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/no_such_db"
+	code, _, errOut := weirCmd(t, "copy", writeFile(t, "a.csv", "id\n1\n"), u.String(), "--progress", "off")
+	if code != exitUsage || !strings.Contains(errOut, `refused the connection: database "no_such_db" does not exist (SQLSTATE 3D000)`) {
+		t.Errorf("exit %d, stderr %s; want %d and the server's reason alone", code, errOut, exitUsage)
 	}
 }
 
