@@ -94,7 +94,7 @@ func parseCopyFlags(args []string, stderr io.Writer) (copyFlags, error) {
 		return f, err
 	}
 	if len(pos) != 2 {
-		return f, usagef("copy takes SOURCE and TARGET, got %d arguments (weir copy -h for help)", len(pos))
+		return f, usagef("copy takes SOURCE and TARGET, got %s (weir copy -h for help)", count(len(pos), "argument"))
 	}
 	f.source, f.target = pos[0], pos[1]
 	return f, f.check(*key)

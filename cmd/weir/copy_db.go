@@ -71,7 +71,7 @@ func copyDatabase(ctx context.Context, stdout, stderr io.Writer, f copyFlags, ms
 	case f.db.dataOnly:
 		mode = ", data only"
 	}
-	fmt.Fprintf(stdout, "weir copy: %s → %s schema %s (%d tables; batch %d, %d loaders%s)\n", c.srcURL, c.tgtURL, c.schema, len(c.tables), f.batch, c.jobs, mode)
+	fmt.Fprintf(stdout, "weir copy: %s → %s schema %s (%s; batch %d, %s at once%s)\n", c.srcURL, c.tgtURL, c.schema, count(len(c.tables), "table"), f.batch, count(c.jobs, "table range"), mode)
 	start := time.Now()
 	var loadErr error
 	var agg *runTotals

@@ -139,3 +139,11 @@ func oneLine(err error) string {
 
 // errHelp is returned when -h was asked for: usage printed, exit 0.
 var errHelp = errors.New("help requested")
+
+// count writes n and the noun, plural unless n is 1: "1 table", "3 tables".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -60,7 +60,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (runFlags, error
 		return f, err
 	}
 	if len(pos) != 1 {
-		return f, usagef("%s takes one job file, got %d arguments (weir %s -h for help)", cmd, len(pos), cmd)
+		return f, usagef("%s takes one job file, got %s (weir %s -h for help)", cmd, count(len(pos), "argument"), cmd)
 	}
 	f.file = pos[0]
 	if !slices.Contains([]string{"auto", "bar", "log", "off"}, f.progress) {

@@ -82,7 +82,7 @@ func parseTuneFlags(args []string, stderr io.Writer) (tuneFlags, error) {
 			return f, usagef("--from and --to are for a job file; weir tune SOURCE TARGET names them")
 		}
 	default:
-		return f, usagef("tune takes SOURCE and TARGET, or one JOB.yaml, got %d arguments (weir tune -h for help)", len(pos))
+		return f, usagef("tune takes SOURCE and TARGET, or one JOB.yaml, got %s (weir tune -h for help)", count(len(pos), "argument"))
 	}
 	f.copy.sample = 1000 // copy's --sample default: the records its type inference reads
 	switch {

@@ -95,7 +95,7 @@ type decoder interface {
 func (s *RowSource) openFile(path string) (*rowFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("file: open rows: %w", err)
+		return nil, fmt.Errorf("file: %w", err)
 	}
 	rf, err := s.newRowFile(f, f, path)
 	if err != nil {
