@@ -96,6 +96,10 @@ func parseTuneFlags(args []string, stderr io.Writer) (tuneFlags, error) {
 	return f, f.copy.check(*key)
 }
 
+// minTrustedSample is the fewest records whose trials weir tune takes for
+// measurements of throughput rather than of start-up.
+const minTrustedSample = 10_000
+
 func tuneCmd(args []string, stdout, stderr io.Writer) error {
 	f, err := parseTuneFlags(args, stderr)
 	if err != nil {
@@ -207,6 +211,10 @@ func tune(ctx context.Context, f tuneFlags, w io.Writer, started func()) (err er
 	if big := sp.batches[len(sp.batches)-1]; tn.sample.quick < big {
 		fmt.Fprintf(w, "note: a quick trial's %s records are fewer than the largest batch (%s): batches that large were not measured as such; use a larger --sample or --batches\n",
 			groupDigits(int64(tn.sample.quick)), groupDigits(int64(big)))
+	}
+	if tn.sample.n < minTrustedSample {
+		fmt.Fprintf(w, "note: the sample holds only %s records: trials this short measure start-up, not throughput, so the recommendation below is a guess; tune on %s records or more\n",
+			groupDigits(int64(tn.sample.n)), groupDigits(minTrustedSample))
 	}
 	fmt.Fprintln(w)
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/weir-etl/weir"
@@ -93,7 +94,11 @@ func tuneReport(w io.Writer, f tuneFlags, tn *tuner, sp tuneSpace, pick tuneCell
 	if f.isJob {
 		fmt.Fprintf(w, "  weir run %s   with, in the job file:\n", f.job.file)
 	} else {
-		fmt.Fprintf(w, "  weir copy %s %s %s\nor, in a job file:\n", redact.String(src), redact.String(tgt), pick.flags())
+		fmt.Fprintf(w, "  weir copy %s %s %s\n", shellQuote(redact.String(src)), shellQuote(redact.String(tgt)), pick.flags())
+		if redact.String(src) != src || redact.String(tgt) != tgt {
+			fmt.Fprintf(w, "  (the password shows as %s: put yours back)\n", redact.Mask)
+		}
+		fmt.Fprintf(w, "or, in a job file:\n")
 	}
 	fmt.Fprintf(w, "options:\n  batch: %d\n  workers: %d\n  load_concurrency: %d\n", pick.Batch, pick.Workers, pick.Loaders)
 
@@ -219,4 +224,15 @@ func limitOf(s weir.Stage) string {
 		return "load — the target is the limit"
 	}
 	return "none measured (the trials were too short)"
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// letters, digits and -_./:,=@%+.
+func shellQuote(s string) string {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./:,=@%+", c)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
 }

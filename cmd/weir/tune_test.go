@@ -62,6 +62,20 @@ var recommended = regexp.MustCompile(`recommended: (--batch \d+ --workers \d+ --
 
 // checkRecommendation asserts tune printed flags that weir copy's own
 // parser takes, with values from the searched space.
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"data.csv":                     "data.csv",
+		"postgres://u:xxxxx@h:5432/db": "postgres://u:xxxxx@h:5432/db",
+		"postgres://h/db?table=t&x=1":  "'postgres://h/db?table=t&x=1'",
+		"my file.csv":                  "'my file.csv'",
+		"it's.csv":                     `'it'\''s.csv'`,
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
 func checkRecommendation(t *testing.T, out string) {
 	t.Helper()
 	m := recommended.FindStringSubmatch(out)
@@ -129,6 +143,9 @@ func TestTuneCopyIntoSQLite(t *testing.T) {
 	checkRecommendation(t, out)
 	if !strings.Contains(out, "1,500 records in memory") || !strings.Contains(out, "--load-concurrency 1") {
 		t.Errorf("sample or SQLite's single loader missing:\n%s", out)
+	}
+	if !strings.Contains(out, "only 1,500 records: trials this short measure start-up") {
+		t.Errorf("no warning that 1,500 records are too few to measure:\n%s", out)
 	}
 	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("tune touched the real target %s: %v", db, err)
