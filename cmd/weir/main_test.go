@@ -143,7 +143,7 @@ func TestMigrateRefusesBadInputWithoutWriting(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"negative batch", []string{"--batch", "-5"}, "BatchSize"},
+		{"negative batch", []string{"--batch", "-5"}, "--batch must be"},
 		{"zero users", []string{"--users", "0"}, "--users"},
 		{"unknown flag", []string{"--bogus"}, "bogus"},
 		{"unknown target", []string{"--to", "mysql://x"}, "want sqlite:PATH or postgres://"},
