@@ -307,7 +307,6 @@ func forgetCheckpoint(t *testing.T, url string, p cluster.Partition) {
 	}
 }
 
-
 // TestClusterMigrateSurvivesWorkerKill: `weir migrate --nats` with 3
 // worker processes; one is SIGKILLed once its partition has committed
 // batches (its checkpoint is in the target) and before it finished. The
