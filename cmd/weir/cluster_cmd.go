@@ -11,13 +11,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/weir-etl/weir/internal/cluster"
 	"github.com/weir-etl/weir/internal/redact"
 )
 
 const workerUsage = `Usage: weir worker --nats URL [flags]
 
-Runs the partitions of jobs started with 'weir copy --nats URL', one at a
+Runs the partitions of jobs started with 'weir copy/run/migrate --nats URL', one at a
 time, until interrupted, on as many machines as wanted (docs/CLUSTER.md).
 SIGTERM or SIGINT hands the running partition back: another worker
 resumes it from its checkpoint.
@@ -64,20 +66,27 @@ func workerCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "weir worker: waiting for partitions on NATS at %s\n", redact.String(*url))
-	return w.Run(ctx, runPart)
+	return w.Run(ctx, partRunner(js))
 }
 
-// runPart runs a partition by its task's command.
-func runPart(ctx context.Context, p cluster.Partition, ck *cluster.CheckpointStore, progress func(int64)) (int64, error) {
-	var t partTask
-	if err := json.Unmarshal(p.Task, &t); err != nil {
-		return 0, fmt.Errorf("partition %s: %w", p.Name(), err)
+// partRunner runs a partition by its task's command; js takes the
+// records it rejects.
+func partRunner(js jetstream.JetStream) cluster.RunFunc {
+	return func(ctx context.Context, p cluster.Partition, ck *cluster.CheckpointStore, progress func(int64)) (int64, error) {
+		var t partTask
+		if err := json.Unmarshal(p.Task, &t); err != nil {
+			return 0, fmt.Errorf("partition %s: %w", p.Name(), err)
+		}
+		switch t.Cmd {
+		case "copy":
+			return runCopyPart(ctx, js, p, t, ck, progress)
+		case "run":
+			return runJobPart(ctx, js, p, t, ck, progress)
+		case "migrate":
+			return runMigratePart(ctx, js, p, t, ck, progress)
+		}
+		return 0, fmt.Errorf("partition %s: unknown command %q (an older weir worker?)", p.Name(), t.Cmd)
 	}
-	switch t.Cmd {
-	case "copy":
-		return runCopyPart(ctx, p, t, ck, progress)
-	}
-	return 0, fmt.Errorf("partition %s: unknown command %q (an older weir worker?)", p.Name(), t.Cmd)
 }
 
 const statusUsage = `Usage: weir status --nats URL [JOB]

@@ -28,6 +28,10 @@ type fileRange struct {
 	File  string   `json:"file"`
 	Start filePos  `json:"start"`
 	End   *filePos `json:"end,omitempty"`
+	// Records counts the records starting in the range, malformed ones
+	// included (the coordinator's figure of what the workers read); -1
+	// when unknown.
+	Records int64 `json:"records"`
 }
 
 // splitFiles splits the files of pattern (a path or a glob) into ranges of
@@ -52,7 +56,11 @@ func splitFiles(ctx context.Context, pattern string, cfg file.RowSourceConfig, s
 			return nil, err
 		}
 		if whole(abs, cfg.Format) {
-			out = append(out, fileRange{File: abs})
+			n, err := countFile(ctx, abs, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("count %s: %w", path, err)
+			}
+			out = append(out, fileRange{File: abs, Records: n})
 			continue
 		}
 		rs, err := splitFile(ctx, abs, cfg, size)
@@ -87,9 +95,14 @@ func splitFile(ctx context.Context, path string, cfg file.RowSourceConfig, size 
 	// Cuts fall between Reads: a small buffer places them within 64
 	// records of the mark, for one position (a small allocation) per Read.
 	buf := make([]connect.Row, 64)
+	var records int64 // in the range so far
 	for {
-		_, err := src.Read(ctx, buf)
+		n, err := src.Read(ctx, buf)
+		records += int64(n)
 		var le *file.LineError
+		if errors.As(err, &le) {
+			records++
+		}
 		switch {
 		case errors.Is(err, io.EOF):
 			// The last range ends at the end of the file; a cut that fell
@@ -97,9 +110,10 @@ func splitFile(ctx context.Context, path string, cfg file.RowSourceConfig, size 
 			if end, perr := positionOf(src); perr != nil {
 				return nil, perr
 			} else if end.Offset > start.Offset || len(out) == 0 {
-				out = append(out, fileRange{File: path, Start: start})
+				out = append(out, fileRange{File: path, Start: start, Records: records})
 			} else {
 				out[len(out)-1].End = nil
+				out[len(out)-1].Records += records
 			}
 			return out, nil
 		case err != nil && !errors.As(err, &le):
@@ -112,8 +126,8 @@ func splitFile(ctx context.Context, path string, cfg file.RowSourceConfig, size 
 			return nil, err
 		}
 		if pos.Offset-start.Offset >= size {
-			out = append(out, fileRange{File: path, Start: start, End: &pos})
-			start = pos
+			out = append(out, fileRange{File: path, Start: start, End: &pos, Records: records})
+			start, records = pos, 0
 		}
 	}
 }
@@ -129,4 +143,29 @@ func positionOf(src *file.RowSource) (filePos, error) {
 		return filePos{}, fmt.Errorf("position %s: %w", b, err)
 	}
 	return p, nil
+}
+
+// countFile counts the records of the file at path, malformed ones
+// included, reading it to its end.
+func countFile(ctx context.Context, path string, cfg file.RowSourceConfig) (int64, error) {
+	src, err := file.OpenRows(path, cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close(context.WithoutCancel(ctx))
+	buf := make([]connect.Row, 1024)
+	var records int64
+	for {
+		n, err := src.Read(ctx, buf)
+		records += int64(n)
+		var le *file.LineError
+		switch {
+		case errors.Is(err, io.EOF):
+			return records, nil
+		case errors.As(err, &le):
+			records++
+		case err != nil:
+			return records, err
+		}
+	}
 }

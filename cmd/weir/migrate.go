@@ -56,6 +56,7 @@ type migrateFlags struct {
 	reject          rejectFlags
 	metrics         metricsFlags
 	memory          memoryFlag
+	nats            natsFlags // cluster_migrate.go
 }
 
 func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
@@ -82,6 +83,7 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 	f.reject.register(fs)
 	f.metrics.register(fs)
 	f.memory.register(fs)
+	f.nats.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, errHelp
@@ -105,10 +107,10 @@ func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 	case f.verify && f.reject.skip():
 		return f, usagef("--verify loads nothing: it does not go with --on-error skip")
 	}
-	if err := f.reject.check(); err != nil {
+	if err := f.nats.check(); err != nil {
 		return f, err
 	}
-	return f, nil
+	return f, f.reject.check()
 }
 
 // config builds the engine's config from the flags and checks it, so a bad
@@ -296,6 +298,9 @@ func migrate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ms.stop()
+	if f.nats.url != "" {
+		return migrateCluster(ctx, f, args, stdout, stderr)
+	}
 
 	// Order matters: everything that can be refused is checked before the
 	// target is touched, so a bad flag or an unreachable database leaves

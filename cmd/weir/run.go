@@ -39,6 +39,7 @@ type runFlags struct {
 	progress string
 	metrics  metricsFlags
 	memory   memoryFlag
+	nats     natsFlags // cluster_run.go
 }
 
 func parseRunFlags(cmd string, args []string, stderr io.Writer) (runFlags, error) {
@@ -55,6 +56,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (runFlags, error
 	fs.StringVar(&f.progress, "progress", "auto", "run: progress display: auto, bar, log or off")
 	f.metrics.register(fs)
 	f.memory.register(fs)
+	f.nats.register(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return f, err
@@ -66,7 +68,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (runFlags, error
 	if !slices.Contains([]string{"auto", "bar", "log", "off"}, f.progress) {
 		return f, usagef("--progress must be auto, bar, log or off, got %q", f.progress)
 	}
-	return f, nil
+	return f, f.nats.check()
 }
 
 // jobRun is a job opened against its source and target, checked, with
@@ -229,6 +231,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ms.stop()
+	if f.nats.url != "" {
+		return runCluster(ctx, f, args, stdout, stderr)
+	}
 	r, err := openJob(ctx, f)
 	if err != nil {
 		return err
@@ -311,29 +316,38 @@ func (r *jobRun) prepare(ctx context.Context, w io.Writer, f runFlags) (p *weir.
 	if err != nil {
 		return nil, nil, nil, &usageError{err}
 	}
+	if err := r.prepareTables(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	return p, sink, dl, nil
+}
+
+// prepareTables drops, empties or creates the job's tables as its
+// options say.
+func (r *jobRun) prepareTables(ctx context.Context) error {
 	// Children first when emptying or dropping, parents first when creating.
 	for i := len(r.tables) - 1; i >= 0; i-- {
 		t := r.tables[i]
 		switch {
-		case t.exists && o.IfExists == "replace":
+		case t.exists && r.job.Options.IfExists == "replace":
 			if err := r.tgt.drop(ctx, t.Name); err != nil {
-				return nil, nil, nil, fmt.Errorf("replace %s in %s: %w", t.Name, r.tgt.db, err)
+				return fmt.Errorf("replace %s in %s: %w", t.Name, r.tgt.db, err)
 			}
 			r.tables[i].exists = false
-		case t.exists && o.IfExists == "truncate":
+		case t.exists && r.job.Options.IfExists == "truncate":
 			if err := r.tgt.empty(ctx, t.Name); err != nil {
-				return nil, nil, nil, fmt.Errorf("empty %s in %s: %w", t.Name, r.tgt.db, err)
+				return fmt.Errorf("empty %s in %s: %w", t.Name, r.tgt.db, err)
 			}
 		}
 	}
 	for _, t := range r.tables {
 		if !t.exists {
 			if err := r.tgt.create(ctx, t.Name, t.cols, t.Key); err != nil {
-				return nil, nil, nil, fmt.Errorf("create %s in %s: %w", t.Name, r.tgt.db, err)
+				return fmt.Errorf("create %s in %s: %w", t.Name, r.tgt.db, err)
 			}
 		}
 	}
-	return p, sink, dl, nil
+	return nil
 }
 
 // jobConfig builds the engine's config from the job's options.

@@ -16,7 +16,9 @@
 //     the worker, the attempt and the last error), which [Status] reads;
 //   - the key-value bucket WEIR_CKPT_NAME, the partitions' checkpoints for
 //     targets that cannot keep them in their own transactions
-//     ([CheckpointStore]).
+//     ([CheckpointStore]);
+//   - the stream WEIR_REJ_NAME, the records the workers rejected
+//     ([PublishReject], [Job.Rejects]).
 //
 // Workers publish their progress on the core NATS subject
 // weir.stats.NAME, which [Job.Wait] aggregates, and listen on weir.jobs,

@@ -85,6 +85,9 @@ func Submit(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, cfg JobC
 	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: ckptBucket(name), Storage: jetstream.FileStorage}); err != nil {
 		return nil, fmt.Errorf("cluster: create the checkpoint bucket of job %q: %w", name, err)
 	}
+	if err := createRejectStream(ctx, js, name); err != nil {
+		return nil, fmt.Errorf("cluster: create the reject stream of job %q: %w", name, err)
+	}
 	info, _ := json.Marshal(jobInfo{Name: name, Partitions: len(tasks), Created: time.Now().UTC()})
 	if _, err := state.Put(ctx, "job", info); err != nil {
 		return nil, fmt.Errorf("cluster: record job %q: %w", name, err)

@@ -69,8 +69,10 @@ func Delete(ctx context.Context, js jetstream.JetStream, job string) error {
 		return err
 	}
 	var errs []error
-	if err := js.DeleteStream(ctx, streamName(job)); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		errs = append(errs, err)
+	for _, s := range []string{streamName(job), rejectStream(job)} {
+		if err := js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			errs = append(errs, err)
+		}
 	}
 	for _, b := range []string{stateBucket(job), ckptBucket(job)} {
 		if err := js.DeleteKeyValue(ctx, b); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
