@@ -33,7 +33,7 @@ func workerCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, workerUsage); fs.PrintDefaults() }
 	url := fs.String("nats", "", "NATS URL (nats://HOST:4222), required")
-	name := fs.String("name", "", "this worker's name in `weir status` (default: hostname-pid)")
+	name := fs.String("name", "", "this worker's name in weir status (default: hostname-pid)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err

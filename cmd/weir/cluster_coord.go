@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -73,12 +74,20 @@ func (c *coordinator) close() {
 	}
 }
 
-// submit publishes the job's partitions, one per task.
+// submit publishes the job's partitions, one per task. The tasks'
+// arguments go without their passwords: anyone who can read the NATS
+// server could read them, so workers take the target's password from
+// their own environment (PGPASSWORD, ~/.pgpass), as docs/CLUSTER.md says.
 func (c *coordinator) submit(ctx context.Context, name string, tasks []partTask) error {
 	raw := make([]json.RawMessage, len(tasks))
 	for i := range tasks {
+		t := tasks[i]
+		t.Args = slices.Clone(t.Args)
+		for j, a := range t.Args {
+			t.Args[j] = redact.Strip(a)
+		}
 		var err error
-		if raw[i], err = json.Marshal(tasks[i]); err != nil {
+		if raw[i], err = json.Marshal(t); err != nil {
 			return err
 		}
 	}

@@ -21,8 +21,8 @@ type natsFlags struct {
 }
 
 func (n *natsFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&n.url, "nats", "", "NATS URL (nats://HOST:4222): split the job into partitions for `weir worker`s to run, and wait for them (docs/CLUSTER.md)")
-	fs.StringVar(&n.job, "job", "", "with --nats: the job's name, for `weir status` (default: the table's name and the time)")
+	fs.StringVar(&n.url, "nats", "", "NATS URL (nats://HOST:4222): split the job into partitions for weir workers to run, and wait for them (docs/CLUSTER.md)")
+	fs.StringVar(&n.job, "job", "", "with --nats: the job's name, for weir status (default: the table's name and the time)")
 	fs.Int64Var(&n.partSize, "partition-size", 64<<20, "with --nats: bytes of a file per partition (a gzipped or JSON-array file is one partition)")
 	fs.Int64Var(&n.partRows, "partition-rows", 1_000_000, "with --nats: records of a table (or users of migrate) per partition")
 	fs.DurationVar(&n.ackWait, "ack-wait", 30*time.Second, "with --nats: a partition whose worker gives no sign of life for this long goes to another worker")

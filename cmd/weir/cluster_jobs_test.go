@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/weir-etl/weir/connect/sqlite"
 	"github.com/weir-etl/weir/examples/users"
@@ -28,7 +30,13 @@ import (
 // stopped at the test's end, and returns its URL.
 func embeddedNATS(t *testing.T) string {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	return embeddedNATSAt(t, t.TempDir())
+}
+
+// embeddedNATSAt is embeddedNATS with JetStream's store in dir.
+func embeddedNATSAt(t *testing.T, dir string) string {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +205,55 @@ func TestClusterCopyFromTablesByKeyRanges(t *testing.T) {
 	var far int64
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM dst WHERE name = 'far'`).Scan(&far); err != nil || far != 500 {
 		t.Errorf("%d rows past the gap (err %v), want 500", far, err)
+	}
+}
+
+// TestClusterPublishesNoPassword: the coordinator's target URL holds a
+// password (which the test server, trusting local connections, ignores);
+// no message on the NATS server may hold it — workers take a password
+// from their own environment.
+func TestClusterPublishesNoPassword(t *testing.T) {
+	pg := pgtest.New(t)
+	url := embeddedNATS(t)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var mu sync.Mutex
+	var seen, leaked []string
+	if _, err := nc.Subscribe(">", func(m *nats.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, m.Subject)
+		if strings.Contains(string(m.Data), "s3cretpw") {
+			leaked = append(leaked, m.Subject)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	startWorkers(t, url, 1, nil)
+	target := strings.Replace(pg.URL(), "postgres://postgres@", "postgres://postgres:s3cretpw@", 1)
+	if target == pg.URL() {
+		t.Fatalf("cannot put a password into %s", pg.URL())
+	}
+	src := writeFile(t, "p.csv", "id,name\n1,a\n2,b\n")
+	if code, out, errOut := weirCmd(t, "copy", src, target+"&table=p", "--nats", url, "--job", "pw", "--progress", "off"); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(seen, "weir.job.pw.parts") {
+		t.Fatalf("the partitions were not seen (subjects: %v)", seen)
+	}
+	if len(leaked) > 0 {
+		t.Errorf("messages on %v hold the password", leaked)
 	}
 }
 

@@ -41,6 +41,43 @@ func String(dsn string) string {
 	return masked
 }
 
+// Strip returns dsn without its passwords, for a connection string that
+// is handed on to another process (a cluster's workers): the userinfo's
+// password and every secret query parameter or keyword are removed, so
+// that the receiver's driver takes the password from its own environment
+// (PostgreSQL: PGPASSWORD or ~/.pgpass). A string that holds no password
+// is returned unchanged.
+func Strip(dsn string) string {
+	masked, secrets := scan(dsn)
+	if len(secrets) == 0 {
+		return dsn
+	}
+	if schemeEnd(dsn) > 0 {
+		masked = strings.Replace(masked, ":"+Mask+"@", "@", 1)
+		var kept []string
+		base, query, hasQuery := strings.Cut(masked, "?")
+		if !hasQuery {
+			return base
+		}
+		for _, p := range strings.Split(query, "&") {
+			if !strings.HasSuffix(p, "="+Mask) {
+				kept = append(kept, p)
+			}
+		}
+		if len(kept) == 0 {
+			return base
+		}
+		return base + "?" + strings.Join(kept, "&")
+	}
+	var kept []string
+	for _, w := range strings.Fields(masked) {
+		if !strings.HasSuffix(w, "="+Mask) {
+			kept = append(kept, w)
+		}
+	}
+	return strings.Join(kept, " ")
+}
+
 // Error returns err with every password of dsn masked in its message,
 // wherever it appears: raw, percent-decoded or re-encoded. It is for the
 // errors of a driver that was handed dsn and may quote it (net/url quotes a

@@ -72,6 +72,21 @@ func TestStringNeverShowsThePassword(t *testing.T) {
 	}
 }
 
+func TestStrip(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:s3cret@h:5432/db?table=t":     "postgres://u@h:5432/db?table=t",
+		"postgres://u@h/db?password=s3cret&table=t": "postgres://u@h/db?table=t",
+		"postgres://u:one@h/db?sslpassword=two":     "postgres://u@h/db",
+		"host=h password=s3cret dbname=d":           "host=h dbname=d",
+		"postgres://u@h/db?table=t":                 "postgres://u@h/db?table=t",
+		"data/*.csv":                                "data/*.csv",
+	} {
+		if got := redact.Strip(in); got != want {
+			t.Errorf("Strip(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestError(t *testing.T) {
 	base := fmt.Errorf("open: %w", fs.ErrNotExist)
 	t.Run("masks every spelling the driver may quote", func(t *testing.T) {
