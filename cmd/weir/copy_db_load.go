@@ -136,8 +136,8 @@ func catalogNames(cols []catalog.Column) []string {
 }
 
 // check counts each loaded table in the target: it must have gained
-// exactly the rows loaded. With --verify it also reads the source's
-// tables again and counts their rows: each is loaded or rejected.
+// exactly the rows loaded. With --verify it also counts the source's
+// tables again (countSource): each row is loaded or rejected.
 func (c *dbCopy) check(ctx context.Context, w io.Writer) error {
 	if c.f.db.schemaOnly {
 		return nil
@@ -177,9 +177,17 @@ func (c *dbCopy) check(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// countSource reads the whole of t again and counts its rows, the ones
-// that do not fit their columns too.
+// countSource counts the rows of t in the source, the ones that do not
+// fit their columns too: by the source's own count (catalog.Counter) when
+// it has one, else by reading the whole table again.
 func (c *dbCopy) countSource(ctx context.Context, t catalog.Table) (int64, error) {
+	src := c.src
+	if cl, ok := src.(closing); ok {
+		src = cl.Source
+	}
+	if cn, ok := src.(catalog.Counter); ok {
+		return cn.Count(ctx, t)
+	}
 	rd, err := c.src.Open(ctx, t, catalog.Range{})
 	if err != nil {
 		return 0, err

@@ -121,6 +121,14 @@ type Source interface {
 	Close() error
 }
 
+// Counter is a [Source] that counts a table's rows itself, as SELECT
+// COUNT(*) does: weir copy --verify asks it rather than reading every
+// table again. Count counts every row, those a read would find not to fit
+// their columns too. It is safe for concurrent use.
+type Counter interface {
+	Count(ctx context.Context, t Table) (int64, error)
+}
+
 // RowReader reads one range of one table. Read has the engine's source
 // contract: it fills buf from the start, returns how many rows it filled,
 // and io.EOF (maybe with n > 0) at the end.
