@@ -73,22 +73,20 @@ func copyDatabase(ctx context.Context, stdout, stderr io.Writer, f copyFlags, ms
 	}
 	fmt.Fprintf(stdout, "weir copy: %s → %s schema %s (%s; batch %d, %s at once%s)\n", c.srcURL, c.tgtURL, c.schema, count(len(c.tables), "table"), f.batch, count(c.jobs, "table range"), mode)
 	start := time.Now()
-	var loadErr error
-	var agg *runTotals
-	if !f.db.schemaOnly {
-		agg, loadErr = c.load(ctx, stderr, dl)
-	}
-	loadTime := time.Since(start)
+	plan := c.buildPlan()
+	var bt buildTimes
+	agg, loadErr, buildErr := c.copyRows(ctx, stderr, dl, plan, &bt)
+	loadTime := c.loadTime(start)
 	c.tableReport(stdout)
 	if loadErr != nil {
 		return fmt.Errorf("copy %s: %w; rerun with --if-exists replace to start over", c.srcURL, loadErr)
 	}
-	plan := c.buildPlan()
-	t0 := time.Now()
-	buildErr := plan.Run(ctx, c.pool, c.jobs)
-	buildTime := time.Since(t0)
-	fmt.Fprintf(stdout, "\nkeys and indexes: %d indexes, %d primary keys and unique constraints, %d foreign keys (validated), %d identities reset in %.2fs\n",
-		len(plan.Indexes), len(plan.Constraints), len(plan.ForeignKeys), len(plan.Identities), buildTime.Seconds())
+	after := 0.0
+	if bt.last.After(start.Add(loadTime)) {
+		after = bt.last.Sub(start.Add(loadTime)).Seconds()
+	}
+	fmt.Fprintf(stdout, "\nkeys and indexes: %d indexes, %d primary keys and unique constraints, %d foreign keys (validated), %d identities reset: %.2fs of work, %.2fs after the last row loaded\n",
+		len(plan.Indexes), len(plan.Constraints), len(plan.ForeignKeys), len(plan.Identities), bt.busy.Seconds(), after)
 	for _, s := range plan.Skipped {
 		fmt.Fprintf(stdout, "  skipped: %s\n", s)
 	}

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/weir-etl/weir"
 	"github.com/weir-etl/weir/connect"
 	"github.com/weir-etl/weir/connect/catalog"
@@ -40,23 +38,37 @@ type sharedReject struct{ *rejectSink }
 
 func (sharedReject) Close(context.Context) error { return nil }
 
-// load copies the rows: every range of every table an engine run of its
-// own into the table's RowSink (binary COPY), c.jobs runs at once, the
-// biggest first. The first failure cancels the others. It returns the
-// runs' stats summed.
-func (c *dbCopy) load(ctx context.Context, stderr io.Writer, dl *rejectSink) (*runTotals, error) {
+// copyRows copies the rows and builds the keys: every range of every table
+// an engine run of its own into the table's RowSink (binary COPY), and
+// each table's indexes, constraints, identities and foreign keys as soon
+// as the tables they need are loaded (see steps), c.jobs steps at once,
+// the biggest ranges first. A load failure cancels the others; a build
+// failure lets the loads finish. It returns the runs' stats summed.
+func (c *dbCopy) copyRows(ctx context.Context, stderr io.Writer, dl *rejectSink, plan postgres.BuildPlan, bt *buildTimes) (tot *runTotals, loadErr, buildErr error) {
+	parents, selfRef, err := c.loadWaves(ctx)
+	if err != nil {
+		return nil, err, nil
+	}
 	var jobs []loadJob
 	for _, t := range c.tables {
-		ranges, err := c.src.Ranges(ctx, t.Table, c.jobs)
-		if err != nil {
-			return nil, err
+		ranges := []catalog.Range{{}}
+		if !c.f.db.schemaOnly && !selfRef[t.Name] {
+			// A table referencing itself loads in key order, in one range,
+			// so that a parent row comes before its children.
+			if ranges, err = c.src.Ranges(ctx, t.Table, c.jobs); err != nil {
+				return nil, err, nil
+			}
 		}
 		sink, err := postgres.NewRowSink(c.pool, postgres.RowSinkConfig{
 			Table: connect.Table{Name: t.target, Columns: catalogNames(t.Columns)}})
 		if err != nil {
-			return nil, fmt.Errorf("load %s: %w", t.target, err)
+			return nil, fmt.Errorf("load %s: %w", t.target, err), nil
 		}
 		t.res.sink, t.res.ranges = sink, len(ranges)
+		if c.f.db.schemaOnly {
+			t.res.ranges = 0
+			continue
+		}
 		for i, r := range ranges {
 			jobs = append(jobs, loadJob{t, r, i})
 		}
@@ -66,20 +78,17 @@ func (c *dbCopy) load(ctx context.Context, stderr io.Writer, dl *rejectSink) (*r
 	})
 	prog := c.startProgress(stderr)
 	defer prog.stop()
-	tot := &runTotals{}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.jobs)
-	for _, j := range jobs {
-		g.Go(func() error {
-			st, err := c.loadRange(gctx, j, dl)
-			tot.add(st)
-			if err != nil {
-				return fmt.Errorf("load table %s: %w", j.t.Name, err)
-			}
-			return nil
-		})
+	tot = &runTotals{}
+	load := func(ctx context.Context, j loadJob) error {
+		st, err := c.loadRange(ctx, j, dl)
+		tot.add(st)
+		if err != nil {
+			return fmt.Errorf("load table %s: %w", j.t.Name, err)
+		}
+		return nil
 	}
-	return tot, g.Wait()
+	loadErr, buildErr = runSteps(ctx, c.jobs, c.steps(jobs, plan, parents, load, bt.timed(c.pool)))
+	return tot, loadErr, buildErr
 }
 
 // loadRange runs the engine over one range.
@@ -127,8 +136,8 @@ func catalogNames(cols []catalog.Column) []string {
 }
 
 // check counts each loaded table in the target: it must have gained
-// exactly the rows loaded. With --verify it also reads the source's
-// tables again and counts their rows: each is loaded or rejected.
+// exactly the rows loaded. With --verify it also counts the source's
+// tables again (countSource): each row is loaded or rejected.
 func (c *dbCopy) check(ctx context.Context, w io.Writer) error {
 	if c.f.db.schemaOnly {
 		return nil
@@ -168,9 +177,17 @@ func (c *dbCopy) check(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// countSource reads the whole of t again and counts its rows, the ones
-// that do not fit their columns too.
+// countSource counts the rows of t in the source, the ones that do not
+// fit their columns too: by the source's own count (catalog.Counter) when
+// it has one, else by reading the whole table again.
 func (c *dbCopy) countSource(ctx context.Context, t catalog.Table) (int64, error) {
+	src := c.src
+	if cl, ok := src.(closing); ok {
+		src = cl.Source
+	}
+	if cn, ok := src.(catalog.Counter); ok {
+		return cn.Count(ctx, t)
+	}
 	rd, err := c.src.Open(ctx, t, catalog.Range{})
 	if err != nil {
 		return 0, err
@@ -191,4 +208,20 @@ func (c *dbCopy) countSource(ctx context.Context, t catalog.Table) (int64, error
 			return n, err
 		}
 	}
+}
+
+// loadTime returns how long after start the last range was loaded.
+func (c *dbCopy) loadTime(start time.Time) time.Duration {
+	var last time.Time
+	for _, t := range c.tables {
+		t.res.mu.Lock()
+		if t.res.last.After(last) {
+			last = t.res.last
+		}
+		t.res.mu.Unlock()
+	}
+	if last.IsZero() {
+		return 0
+	}
+	return last.Sub(start)
 }

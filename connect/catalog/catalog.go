@@ -84,8 +84,9 @@ type ForeignKey struct {
 	OnDelete, OnUpdate string
 }
 
-// Range is a part of a table to read: the rows whose single-column
-// primary key k has From <= k < To. A nil bound is open; the zero Range is
+// Range is a part of a table to read: the rows whose key k has From <= k
+// < To, k being what the source splits by (the primary key's first column
+// for MySQL, the rowid for SQLite). A nil bound is open; the zero Range is
 // the whole table.
 type Range struct {
 	From, To any
@@ -108,8 +109,7 @@ type Source interface {
 	Tables(ctx context.Context) ([]Table, error)
 	// Ranges splits t into at most n ranges of about equal rows, in key
 	// order, together covering the whole table. A table that cannot be
-	// split (no single-column integer primary key, or few rows) is one
-	// zero Range.
+	// split (no integer key to split by, or few rows) is one zero Range.
 	Ranges(ctx context.Context, t Table, n int) ([]Range, error)
 	// Open returns a reader of the rows of t within r, each Row's Values
 	// in t.Columns order and of their Column.Type (or NULL), and its Pos
@@ -119,6 +119,14 @@ type Source interface {
 	Notes() []Note
 	// Close releases the connections. Readers must be closed first.
 	Close() error
+}
+
+// Counter is a [Source] that counts a table's rows itself, as SELECT
+// COUNT(*) does: weir copy --verify asks it rather than reading every
+// table again. Count counts every row, those a read would find not to fit
+// their columns too. It is safe for concurrent use.
+type Counter interface {
+	Count(ctx context.Context, t Table) (int64, error)
 }
 
 // RowReader reads one range of one table. Read has the engine's source

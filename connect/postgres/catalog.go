@@ -54,7 +54,10 @@ type BuildStep struct {
 	// Name is the index's or constraint's name in the target (the
 	// column's, for an identity).
 	Name string
-	SQL  string
+	// Ref is the referenced table of a foreign key or validate step, as
+	// the catalog names it; empty for other steps.
+	Ref string
+	SQL string
 }
 
 // BuildPlan is what makes loaded tables whole again, in the order it must
@@ -108,7 +111,7 @@ func PlanBuild(schema string, tables []catalog.Table) BuildPlan {
 			if unique {
 				u = "UNIQUE "
 			}
-			p.Indexes = append(p.Indexes, BuildStep{t.Name, "index", idx,
+			p.Indexes = append(p.Indexes, BuildStep{t.Name, "index", idx, "",
 				"CREATE " + u + "INDEX " + pgx.Identifier{idx}.Sanitize() + " ON " + table + " (" + quoteList(cols) + ")"})
 			if what == "index" {
 				return
@@ -117,7 +120,7 @@ func PlanBuild(schema string, tables []catalog.Table) BuildPlan {
 			if what == "primary key" {
 				kind = "PRIMARY KEY"
 			}
-			p.Constraints = append(p.Constraints, BuildStep{t.Name, what, idx,
+			p.Constraints = append(p.Constraints, BuildStep{t.Name, what, idx, "",
 				"ALTER TABLE " + table + " ADD CONSTRAINT " + pgx.Identifier{idx}.Sanitize() + " " + kind + " USING INDEX " + pgx.Identifier{idx}.Sanitize()})
 		}
 		if len(t.PrimaryKey) > 0 {
@@ -152,8 +155,8 @@ func PlanBuild(schema string, tables []catalog.Table) BuildPlan {
 					q += " ON " + a.on + " " + act
 				}
 			}
-			p.ForeignKeys = append(p.ForeignKeys, BuildStep{t.Name, "foreign key", n, q + " NOT VALID"})
-			p.Validate = append(p.Validate, BuildStep{t.Name, "validate", n,
+			p.ForeignKeys = append(p.ForeignKeys, BuildStep{t.Name, "foreign key", n, fk.RefTable, q + " NOT VALID"})
+			p.Validate = append(p.Validate, BuildStep{t.Name, "validate", n, fk.RefTable,
 				"ALTER TABLE " + table + " VALIDATE CONSTRAINT " + pgx.Identifier{n}.Sanitize()})
 		}
 		for _, c := range t.Columns {
@@ -161,7 +164,7 @@ func PlanBuild(schema string, tables []catalog.Table) BuildPlan {
 				continue
 			}
 			col := pgx.Identifier{c.Name}.Sanitize()
-			p.Identities = append(p.Identities, BuildStep{t.Name, "identity", c.Name,
+			p.Identities = append(p.Identities, BuildStep{t.Name, "identity", c.Name, "",
 				"SELECT setval(pg_get_serial_sequence(" + literal(table) + ", " + literal(c.Name) + "), GREATEST(coalesce(max(" + col + "), 0) + 1, 1), false) FROM " + table})
 		}
 	}
@@ -186,7 +189,7 @@ func (p BuildPlan) Run(ctx context.Context, db DB, parallel int) error {
 			g.SetLimit(max(parallel, 1))
 		}
 		for _, s := range st.steps {
-			g.Go(func() error { return s.run(gctx, db) })
+			g.Go(func() error { return s.Run(gctx, db) })
 		}
 		if err := g.Wait(); err != nil {
 			return err
@@ -195,8 +198,14 @@ func (p BuildPlan) Run(ctx context.Context, db DB, parallel int) error {
 	return nil
 }
 
-// run runs one step in a transaction of its own.
-func (s BuildStep) run(ctx context.Context, db DB) error {
+// Run runs the step in a transaction of its own with room to sort
+// (maintenance_work_mem 256MB), and blocks until it is committed. Its
+// error names the step, as [BuildPlan.Run]'s does. A caller that runs
+// steps itself, as weir copy does while other tables still load, must keep
+// the plan's order for each table: a table's indexes after its rows, its
+// constraints after its indexes, a foreign key after the constraints of
+// both its tables, and each validation after its foreign key.
+func (s BuildStep) Run(ctx context.Context, db DB) error {
 	tx, err := db.Begin(ctx)
 	if err == nil {
 		defer tx.Rollback(context.WithoutCancel(ctx))

@@ -14,14 +14,14 @@ import (
 )
 
 // decodeValue returns the value of a field of kind k from raw, its bytes
-// as the server sent them: binary for every kind but kindOther, whose
-// text becomes a text value. tmp is reused space.
+// as the server sent them: binary for every kind but kindOther, interval
+// and bit, whose text becomes a text value. tmp is reused space.
 func decodeValue(k kind, format int16, raw []byte, tmp *[]byte) (connect.Value, error) {
 	if raw == nil {
 		return connect.Null(), nil
 	}
-	if k == kindOther || format == pgx.TextFormatCode {
-		if k != kindOther {
+	if k == kindOther || k.parsesText() || format == pgx.TextFormatCode {
+		if k != kindOther && !k.parsesText() {
 			return connect.Value{}, errors.New("the server sent the value as text, not binary")
 		}
 		return connect.Text(string(raw)), nil

@@ -36,6 +36,8 @@ const (
 	kindJSONB
 	kindBytea
 	kindUUID
+	kindInterval // from text: see parseInterval
+	kindBit      // bit and bit varying, from text
 )
 
 // kindOf returns the kind of a column of type oid named typname (the base
@@ -72,6 +74,10 @@ func kindOf(oid uint32, typname string) kind {
 		return kindBytea
 	case pgtype.UUIDOID:
 		return kindUUID
+	case pgtype.IntervalOID:
+		return kindInterval
+	case pgtype.BitOID, pgtype.VarbitOID:
+		return kindBit
 	}
 	if typname == "citext" {
 		return kindText
@@ -135,7 +141,8 @@ func (k kind) fits(t connect.Type) bool {
 	case kindUUID:
 		return t == connect.TypeText
 	}
-	// A type weir does not know: the server parses the value's text.
+	// A type weir does not know (or parses only in some forms, as
+	// interval): the server parses the value's text.
 	return t != connect.TypeBytes
 }
 
@@ -220,6 +227,15 @@ func appendBinary(dst []byte, k kind, v connect.Value, scratch *[]byte) ([]byte,
 		return append(dst, v.Str()...), nil
 	case kindUUID:
 		return appendUUID(append(dst, 0, 0, 0, 16), v.Str())
+	case kindInterval:
+		// The batch's values were checked by batchBinary.
+		if iv, ok := parseInterval(v.Str()); ok {
+			return appendInterval(dst, iv), nil
+		}
+	case kindBit:
+		if isBits(v.Str()) {
+			return appendBits(dst, v.Str()), nil
+		}
 	}
 	return dst, fmt.Errorf("internal error: no binary encoder for kind %d", k)
 }

@@ -65,10 +65,15 @@ func (c RowSinkConfig) Validate() error {
 // Columns of types with a binary encoder: boolean, smallint, integer,
 // bigint, real, double precision, numeric, text, varchar, char, name,
 // citext, date, timestamp, timestamptz, json, jsonb, bytea and uuid (from
-// text), and domains over them. A table with any other column type (inet,
-// an enum, an array, ...) is loaded with COPY's text format instead: every
-// value is written as its text, which the server parses as the column's
-// type. That costs more server CPU; the results are the same.
+// text), interval and bit and bit varying (from text), and domains over
+// them. A table with any other column type (inet, an enum, an array, ...)
+// is loaded with COPY's text format instead: every value is written as its
+// text, which the server parses as the column's type. That costs more
+// server CPU; the results are the same. An interval or bit value is parsed
+// by weir only in the forms PostgreSQL writes them ("1 day -02:00:00",
+// "838:59:59.5", "0101"): a batch holding another form ("1.5 hours",
+// "x1F") or a value that is not text goes in the text format, as it would
+// have.
 //
 // Each Write runs in one transaction, so a batch lands whole or not at
 // all (a COMMIT whose answer is lost is resolved as [Sink] resolves it:
@@ -91,8 +96,21 @@ type RowSink struct {
 type rowSinkColumns struct {
 	cols   []column
 	binary bool   // every column has a binary encoder
+	parsed []int  // the columns whose binary encoder parses text (interval, bit)
 	copy   string // COPY into the table
 	stage  string // COPY into the staging table
+	// copyText and stageText are the same in COPY's text format, for a
+	// batch whose parsed columns hold a value their encoder does not take.
+	copyText, stageText string
+}
+
+// format returns whether batch goes in COPY's binary format, and the COPY
+// statements into the table and into the staging table for it.
+func (c *rowSinkColumns) format(batch []connect.Row) (binary bool, copy, stage string) {
+	if c.binary && (len(c.parsed) == 0 || batchBinary(c.cols, c.parsed, batch)) {
+		return true, c.copy, c.stage
+	}
+	return false, c.copyText, c.stageText
 }
 
 // NewRowSink returns a sink loading rows into cfg.Table through db. It
@@ -187,13 +205,14 @@ func (s *RowSink) writeTx(ctx context.Context, tx txDB, batch []connect.Row) (in
 	if err != nil {
 		return 0, err
 	}
-	r.reset(s.t.name, cols.cols, cols.binary, batch)
+	binary, copySQL, stageSQL := cols.format(batch)
+	r.reset(s.t.name, cols.cols, binary, batch)
 	if s.upsert {
-		n, err := s.stageAndMerge(ctx, tx, r, cols, batch)
+		n, err := s.stageAndMerge(ctx, tx, r, stageSQL, batch)
 		ok = err == nil
 		return n, err
 	}
-	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, cols.copy)
+	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, copySQL)
 	if err != nil {
 		return 0, s.copyErr(r, batch, err)
 	}
@@ -207,11 +226,11 @@ func (s *RowSink) writeTx(ctx context.Context, tx txDB, batch []connect.Row) (in
 // stageAndMerge COPYs the batch into a staging table and merges it into
 // the target, as loadTx does for [Sink]: create, COPY, then the merge and
 // the drop in one pipelined round trip. It returns the rows merged.
-func (s *RowSink) stageAndMerge(ctx context.Context, tx txDB, r *copyReader, cols *rowSinkColumns, batch []connect.Row) (int64, error) {
+func (s *RowSink) stageAndMerge(ctx context.Context, tx txDB, r *copyReader, stageSQL string, batch []connect.Row) (int64, error) {
 	if _, err := tx.Exec(ctx, s.t.stage); err != nil {
 		return 0, fmt.Errorf("create staging table of %s: %w", s.t.name, detailed(err))
 	}
-	if _, err := tx.Conn().PgConn().CopyFrom(ctx, r, cols.stage); err != nil {
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, r, stageSQL); err != nil {
 		return 0, s.copyErr(r, batch, err)
 	}
 	var b pgx.Batch
@@ -252,9 +271,12 @@ func (s *RowSink) columns(ctx context.Context, tx txDB) (*rowSinkColumns, error)
 		return nil, fmt.Errorf("copy %s: %w", s.t.name, err)
 	}
 	c := &rowSinkColumns{cols: cols, binary: true}
-	for _, col := range cols {
-		if col.kind == kindOther {
+	for i, col := range cols {
+		switch {
+		case col.kind == kindOther:
 			c.binary = false
+		case col.kind.parsesText():
+			c.parsed = append(c.parsed, i)
 		}
 	}
 	format := " FROM STDIN (FORMAT binary)"
@@ -263,8 +285,10 @@ func (s *RowSink) columns(ctx context.Context, tx txDB) (*rowSinkColumns, error)
 	}
 	list := " (" + quoteList(s.t.cols) + ")"
 	c.copy = "COPY " + s.t.ident.Sanitize() + list + format
+	c.copyText = "COPY " + s.t.ident.Sanitize() + list + " FROM STDIN (FORMAT text)"
 	if s.upsert {
 		c.stage = "COPY " + s.t.tmp.Sanitize() + list + format
+		c.stageText = "COPY " + s.t.tmp.Sanitize() + list + " FROM STDIN (FORMAT text)"
 	}
 	s.cols.Store(c)
 	return c, nil

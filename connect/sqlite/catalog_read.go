@@ -18,6 +18,18 @@ import (
 // own: below it, a reader's start-up costs more than the parallelism buys.
 var minRangeRows int64 = 50_000
 
+var _ catalog.Counter = (*Catalog)(nil)
+
+// Count returns the rows of t by SELECT count(*), rows whose values do not
+// fit their columns too: for weir copy --verify. It blocks for one query.
+func (c *Catalog) Count(ctx context.Context, t catalog.Table) (int64, error) {
+	var n int64
+	if err := c.db.QueryRowContext(ctx, `SELECT count(*) FROM "`+strings.ReplaceAll(t.Name, `"`, `""`)+`"`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count %s: %w", t.Name, err)
+	}
+	return n, nil
+}
+
 // Ranges splits a table with a rowid into at most n ranges of equal rowid
 // span (equal rows when rowids have no big gaps), each at least
 // minRangeRows wide; the first and last are open, so together they cover
