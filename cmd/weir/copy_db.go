@@ -195,7 +195,7 @@ func (c *dbCopy) decide(ctx context.Context, t *dbTable) error {
 	case c.f.ifExists == "fail" && t.rowsBefore > 0:
 		return usagef("%s already holds %d rows: pass --if-exists append to add to them or truncate to empty it first", t.target, t.rowsBefore)
 	case c.f.ifExists == "truncate":
-		t.empty = true
+		t.empty, t.rowsBefore = true, 0
 	}
 	have := columnNames(cols)
 	var missing []string
@@ -214,6 +214,7 @@ func (c *dbCopy) decide(ctx context.Context, t *dbTable) error {
 // in one transaction: a failure leaves the target as it was.
 func (c *dbCopy) createTables(ctx context.Context) error {
 	script := []string{"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{c.schema}.Sanitize()}
+	var empty []string
 	for _, t := range c.tables {
 		if t.drop {
 			script = append(script, "DROP TABLE "+pgName(t.target)+" CASCADE")
@@ -222,11 +223,17 @@ func (c *dbCopy) createTables(ctx context.Context) error {
 			script = append(script, postgres.CatalogTableSQL(c.schema, t.Table))
 		}
 		if t.empty {
-			script = append(script, "TRUNCATE "+pgName(t.target))
+			empty = append(empty, pgName(t.target))
 		}
 	}
+	// One TRUNCATE for every table: PostgreSQL empties tables that
+	// reference each other only together. A table outside the copy that
+	// references one of them still refuses, naming itself.
+	if len(empty) > 0 {
+		script = append(script, "TRUNCATE "+strings.Join(empty, ", "))
+	}
 	if err := postgres.Exec(ctx, c.pool, strings.Join(script, ";\n")); err != nil {
-		return fmt.Errorf("create the tables in %s schema %s: %w", c.tgtURL, c.schema, err)
+		return fmt.Errorf("prepare the tables in %s schema %s: %w", c.tgtURL, c.schema, err)
 	}
 	return nil
 }

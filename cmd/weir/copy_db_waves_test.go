@@ -116,4 +116,10 @@ func TestCopyDatabaseDataOnlyIntoForeignKeys(t *testing.T) {
 	if n := pgInt(t, pool, `SELECT count(*) FROM d.lines`) + pgInt(t, pool, `SELECT count(*) FROM d.orders`); n != 120 {
 		t.Errorf("orders and lines hold %d rows, want 120", n)
 	}
+	// Again over the loaded tables, emptying them first: the tables
+	// reference each other, so they must be emptied together.
+	mustCopy(t, "sqlite:"+src, pg.URL()+"&schema=d", "--data-only", "--if-exists", "truncate", "--on-error", "skip", "--reject", filepath.Join(t.TempDir(), "r2.jsonl"))
+	if n := pgInt(t, pool, `SELECT count(*) FROM d.lines`) + pgInt(t, pool, `SELECT count(*) FROM d.orders`); n != 120 {
+		t.Errorf("after --if-exists truncate, orders and lines hold %d rows, want 120", n)
+	}
 }
