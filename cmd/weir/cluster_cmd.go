@@ -34,6 +34,8 @@ func workerCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, workerUsage); fs.PrintDefaults() }
 	url := fs.String("nats", "", "NATS URL (nats://HOST:4222), required")
 	name := fs.String("name", "", "this worker's name in weir status (default: hostname-pid)")
+	var mf metricsFlags
+	mf.register(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -41,6 +43,11 @@ func workerCmd(args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 || *url == "" {
 		return usagef("worker takes --nats URL and no arguments (weir worker -h for help)")
 	}
+	ms, err := mf.serve(stderr)
+	if err != nil {
+		return err
+	}
+	defer ms.stop()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	nc, js, err := cluster.Connect(ctx, *url, "weir worker")
@@ -66,12 +73,12 @@ func workerCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "weir worker: waiting for partitions on NATS at %s\n", redact.String(*url))
-	return w.Run(ctx, partRunner(js))
+	return w.Run(ctx, partRunner(js, ms))
 }
 
 // partRunner runs a partition by its task's command; js takes the
 // records it rejects.
-func partRunner(js jetstream.JetStream) cluster.RunFunc {
+func partRunner(js jetstream.JetStream, ms *metricsServer) cluster.RunFunc {
 	return func(ctx context.Context, p cluster.Partition, ck *cluster.CheckpointStore, progress func(int64)) (int64, error) {
 		var t partTask
 		if err := json.Unmarshal(p.Task, &t); err != nil {
@@ -79,11 +86,11 @@ func partRunner(js jetstream.JetStream) cluster.RunFunc {
 		}
 		switch t.Cmd {
 		case "copy":
-			return runCopyPart(ctx, js, p, t, ck, progress)
+			return runCopyPart(ctx, js, ms, p, t, ck, progress)
 		case "run":
-			return runJobPart(ctx, js, p, t, ck, progress)
+			return runJobPart(ctx, js, ms, p, t, ck, progress)
 		case "migrate":
-			return runMigratePart(ctx, js, p, t, ck, progress)
+			return runMigratePart(ctx, js, ms, p, t, ck, progress)
 		}
 		return 0, fmt.Errorf("partition %s: unknown command %q (an older weir worker?)", p.Name(), t.Cmd)
 	}

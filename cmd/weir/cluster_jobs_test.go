@@ -63,7 +63,7 @@ func startWorkers(t *testing.T, url string, n int, wrap func(cluster.RunFunc) cl
 		if err != nil {
 			t.Fatal(err)
 		}
-		run := partRunner(js)
+		run := partRunner(js, nil)
 		if wrap != nil {
 			run = wrap(run)
 		}

@@ -125,7 +125,7 @@ func migrateCluster(ctx context.Context, f migrateFlags, args []string, stdout, 
 // PostgreSQL each batch commits with the partition's checkpoint; into
 // SQLite (or with --on-error skip) the load is idempotent and the
 // checkpoint goes to ck.
-func runMigratePart(ctx context.Context, js jetstream.JetStream, p cluster.Partition, t partTask, ck *cluster.CheckpointStore, progress func(int64)) (int64, error) {
+func runMigratePart(ctx context.Context, js jetstream.JetStream, ms *metricsServer, p cluster.Partition, t partTask, ck *cluster.CheckpointStore, progress func(int64)) (int64, error) {
 	f, err := parseMigrateFlags(t.Args, io.Discard)
 	if err != nil {
 		return 0, fmt.Errorf("the job's arguments: %w", err)
@@ -178,6 +178,7 @@ func runMigratePart(ctx context.Context, js jetstream.JetStream, p cluster.Parti
 	if err != nil {
 		return 0, err
 	}
+	ms.watch(p.Job, pl) // one series per job: each partition's run replaces the last (rate() takes the reset)
 	loaded := func() int64 { return sink.Rows()["users"] }
 	if err := runReporting(ctx, pl.Run, loaded, progress); err != nil {
 		return loaded(), fmt.Errorf("migrate %s into %s: %w", p.Name(), tgt, err)

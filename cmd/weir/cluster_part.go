@@ -25,7 +25,7 @@ import (
 // worker is still alive (cut off from NATS, not from PostgreSQL) waits
 // for it; elsewhere the checkpoint goes to ck and the load upserts on the
 // key.
-func runCopyPart(ctx context.Context, js jetstream.JetStream, p cluster.Partition, t partTask, ck *cluster.CheckpointStore, progress func(int64)) (int64, error) {
+func runCopyPart(ctx context.Context, js jetstream.JetStream, ms *metricsServer, p cluster.Partition, t partTask, ck *cluster.CheckpointStore, progress func(int64)) (int64, error) {
 	f, err := parseCopyFlags(t.Args, io.Discard)
 	if err != nil {
 		return 0, fmt.Errorf("the job's arguments: %w", err)
@@ -76,6 +76,7 @@ func runCopyPart(ctx context.Context, js jetstream.JetStream, p cluster.Partitio
 	if err != nil {
 		return 0, err
 	}
+	ms.watch(p.Job, pl) // one series per job: each partition's run replaces the last (rate() takes the reset)
 	err = runReporting(ctx, pl.Run, sink.Rows, progress)
 	if err != nil {
 		return sink.Rows(), fmt.Errorf("copy %s into %s: %w", redact.String(p.Name()), tgt, err)

@@ -116,7 +116,7 @@ func (f runFlags) target(j string) string {
 // PostgreSQL each batch commits with the partition's checkpoint; otherwise
 // (or under on_error: skip) the checkpoint goes to ck and the load skips
 // rows whose key is there already.
-func runJobPart(ctx context.Context, js jetstream.JetStream, p cluster.Partition, t partTask, ck *cluster.CheckpointStore, progress func(int64)) (int64, error) {
+func runJobPart(ctx context.Context, js jetstream.JetStream, ms *metricsServer, p cluster.Partition, t partTask, ck *cluster.CheckpointStore, progress func(int64)) (int64, error) {
 	f, err := parseRunFlags("run", t.Args, io.Discard)
 	if err != nil {
 		return 0, fmt.Errorf("the job's arguments: %w", err)
@@ -171,6 +171,7 @@ func runJobPart(ctx context.Context, js jetstream.JetStream, p cluster.Partition
 	if err != nil {
 		return 0, err
 	}
+	ms.watch(p.Job, pl) // one series per job: each partition's run replaces the last (rate() takes the reset)
 	records := func() int64 { return pl.Stats().Load.Records }
 	if err := runReporting(ctx, pl.Run, records, progress); err != nil {
 		return records(), fmt.Errorf("run %s, partition %s: %w", f.file, p.Name(), err)

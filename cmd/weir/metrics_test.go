@@ -43,6 +43,12 @@ func TestMetricsAddrBusyPort(t *testing.T) {
 			t.Errorf("weir %s with a busy --metrics-addr: exit %d, stderr %q; want exit %d naming the flag", args[0], code, errOut, exitUsage)
 		}
 	}
+	// A worker serves its partitions' metrics: the port is taken before
+	// it goes to NATS (none listens at this URL).
+	code, _, errOut := weirCmd(t, "worker", "--nats", "nats://127.0.0.1:1", "--metrics-addr", busy)
+	if code != exitUsage || !strings.Contains(errOut, "--metrics-addr "+busy) {
+		t.Errorf("weir worker with a busy --metrics-addr: exit %d, stderr %q; want exit %d naming the flag", code, errOut, exitUsage)
+	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a refused command wrote %v", entries)
 	}
