@@ -42,10 +42,24 @@ func checkClusterRejects(r *rejectFlags) error {
 	return nil
 }
 
-// connectCoordinator connects to NATS and opens (empties, unless
-// --reject-append) the reject file, before the target is touched.
-func connectCoordinator(ctx context.Context, nf natsFlags, r *rejectFlags, cmd string) (*coordinator, error) {
-	c := &coordinator{nf: nf}
+// connectCoordinator connects to NATS, checks that no job is called name
+// there, and opens (empties, unless --reject-append) the reject file, all
+// before the target is touched.
+func connectCoordinator(ctx context.Context, nf natsFlags, r *rejectFlags, cmd, name string) (*coordinator, error) {
+	c := &coordinator{nf: nf, name: name}
+	var err error
+	if c.nc, c.js, err = cluster.Connect(ctx, nf.url, cmd); err != nil {
+		return nil, usagef("%w", err)
+	}
+	jobs, err := cluster.Jobs(ctx, c.js)
+	if err != nil {
+		c.close()
+		return nil, fmt.Errorf("list the jobs on NATS: %w", err)
+	}
+	if slices.Contains(jobs, name) {
+		c.close()
+		return nil, usagef("--job %s: a job of that name exists on the NATS server (weir status --nats URL %s); pick another name", name, name)
+	}
 	if r.skip() {
 		mode := os.O_TRUNC
 		if r.append {
@@ -53,14 +67,10 @@ func connectCoordinator(ctx context.Context, nf natsFlags, r *rejectFlags, cmd s
 		}
 		f, err := os.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|mode, 0o644)
 		if err != nil {
+			c.close()
 			return nil, usagef("--reject: %w", err)
 		}
 		c.rejects = f
-	}
-	var err error
-	if c.nc, c.js, err = cluster.Connect(ctx, nf.url, cmd); err != nil {
-		c.close()
-		return nil, usagef("%w", err)
 	}
 	return c, nil
 }
@@ -78,7 +88,7 @@ func (c *coordinator) close() {
 // arguments go without their passwords: anyone who can read the NATS
 // server could read them, so workers take the target's password from
 // their own environment (PGPASSWORD, ~/.pgpass), as docs/CLUSTER.md says.
-func (c *coordinator) submit(ctx context.Context, name string, tasks []partTask) error {
+func (c *coordinator) submit(ctx context.Context, tasks []partTask) error {
 	raw := make([]json.RawMessage, len(tasks))
 	for i := range tasks {
 		t := tasks[i]
@@ -91,9 +101,9 @@ func (c *coordinator) submit(ctx context.Context, name string, tasks []partTask)
 			return err
 		}
 	}
-	c.name, c.start = name, time.Now()
+	c.start = time.Now()
 	var err error
-	c.job, err = cluster.Submit(ctx, c.nc, c.js, cluster.JobConfig{Name: name, AckWait: c.nf.ackWait, MaxAttempts: c.nf.maxAttempts}, raw)
+	c.job, err = cluster.Submit(ctx, c.nc, c.js, cluster.JobConfig{Name: c.name, AckWait: c.nf.ackWait, MaxAttempts: c.nf.maxAttempts}, raw)
 	return err
 }
 

@@ -70,7 +70,7 @@ func copyCluster(ctx context.Context, f copyFlags, args []string, stdout, stderr
 	if err != nil {
 		return err
 	}
-	c, err := connectCoordinator(ctx, f.nats, &f.reject, "weir copy")
+	c, err := connectCoordinator(ctx, f.nats, &f.reject, "weir copy", f.nats.jobName(tgt.table, time.Now()))
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func copyCluster(ctx context.Context, f copyFlags, args []string, stdout, stderr
 	if err := plan.apply(ctx, tgt); err != nil {
 		return err
 	}
-	if err := c.submit(ctx, f.nats.jobName(tgt.table, time.Now()), tasks); err != nil {
+	if err := c.submit(ctx, tasks); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "weir copy: %s → %s: job %s, %d partitions on NATS at %s\n", src.desc, tgt, c.name, len(tasks), redact.String(f.nats.url))

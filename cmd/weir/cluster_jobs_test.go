@@ -255,6 +255,14 @@ func TestClusterPublishesNoPassword(t *testing.T) {
 	if len(leaked) > 0 {
 		t.Errorf("messages on %v hold the password", leaked)
 	}
+	// The same job name again: refused before the target is touched.
+	code, _, errOut := weirCmd(t, "copy", src, pg.URL()+"&table=p2", "--nats", url, "--job", "pw", "--progress", "off")
+	if code != exitUsage || !strings.Contains(errOut, "--job pw: a job of that name exists") {
+		t.Errorf("a reused --job: exit %d, stderr %s; want %d naming it", code, errOut, exitUsage)
+	}
+	if n := pgInt(t, pg.Pool(t), `SELECT count(*) FROM pg_tables WHERE tablename = 'p2'`); n != 0 {
+		t.Errorf("the refused job created its table")
+	}
 }
 
 // TestClusterRejectsReachTheFileOnce copies a CSV with malformed lines and

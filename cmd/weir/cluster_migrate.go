@@ -65,7 +65,7 @@ func migrateCluster(ctx context.Context, f migrateFlags, args []string, stdout, 
 		lo, hi := lo, min(lo+f.nats.partRows-1, f.users)
 		tasks = append(tasks, partTask{Cmd: "migrate", Args: args, Keys: &keyRange{Lo: &lo, Hi: &hi}})
 	}
-	c, err := connectCoordinator(ctx, f.nats, &f.reject, "weir migrate")
+	c, err := connectCoordinator(ctx, f.nats, &f.reject, "weir migrate", f.nats.jobName("migrate", time.Now()))
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func migrateCluster(ctx context.Context, f migrateFlags, args []string, stdout, 
 			return err
 		}
 	}
-	if err := c.submit(ctx, f.nats.jobName("migrate", time.Now()), tasks); err != nil {
+	if err := c.submit(ctx, tasks); err != nil {
 		return errors.Join(err, restore(context.WithoutCancel(ctx)))
 	}
 	fmt.Fprintf(stdout, "weir migrate: gen (%d users, seed %d) → %s: job %s, %d partitions on NATS at %s\n",

@@ -73,7 +73,7 @@ func runCluster(ctx context.Context, f runFlags, args []string, stdout, stderr i
 		tasks = append(tasks, partTask{Cmd: "run", Args: args, Job: abs, File: &ranges[i]})
 		read += ranges[i].Records
 	}
-	c, err := connectCoordinator(ctx, f.nats, &rf, "weir run")
+	c, err := connectCoordinator(ctx, f.nats, &rf, "weir run", f.nats.jobName(jobName(f.file), time.Now()))
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func runCluster(ctx context.Context, f runFlags, args []string, stdout, stderr i
 	if err := r.prepareTables(ctx); err != nil {
 		return err
 	}
-	if err := c.submit(ctx, f.nats.jobName(jobName(f.file), time.Now()), tasks); err != nil {
+	if err := c.submit(ctx, tasks); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "weir run %s: %s → %s, %d tables: job %s, %d partitions on NATS at %s\n",
