@@ -64,6 +64,12 @@ func workerCmd(args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintf(stdout, "partition %s (%d of %d): running (attempt %d)\n", p.Name(), p.ID, p.Of, s.Attempt)
 			case cluster.Done:
 				fmt.Fprintf(stdout, "partition %s: done, %d rows\n", p.Name(), s.Rows)
+			case cluster.Pending:
+				why := "this worker is stopping"
+				if s.Error != "" {
+					why = s.Error + "; it will be tried again"
+				}
+				fmt.Fprintf(stdout, "partition %s: handed back after %d rows (%s): the next worker resumes it from its checkpoint\n", p.Name(), s.Rows, why)
 			default:
 				fmt.Fprintf(stdout, "partition %s: %s after %d rows: %s\n", p.Name(), s.State, s.Rows, s.Error)
 			}
