@@ -39,14 +39,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/weir-etl/weir/internal/testserver"
 	"os"
-	"strings"
 	"testing"
 	"time"
-	"unicode"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/weir-etl/weir/internal/testserver"
 )
 
 // server is the test binary's shared MariaDB server.
@@ -93,7 +92,7 @@ type DB struct {
 // name is derived from the test's name and made unique.
 func (s *Server) NewDB(t testing.TB) *DB {
 	t.Helper()
-	name := dbName(t.Name(), s.seq.Add(1))
+	name := testserver.DBName(t.Name(), s.seq.Add(1))
 	if err := s.AdminExec("CREATE DATABASE `" + name + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
 		t.Fatalf("mariatest: create database %s: %v", name, err)
 	}
@@ -103,25 +102,6 @@ func (s *Server) NewDB(t testing.TB) *DB {
 		}
 	})
 	return &DB{srv: s, name: name}
-}
-
-// dbName makes a database name from a test name: lower-case letters,
-// digits and underscores, within MariaDB's 64-character limit.
-func dbName(test string, seq int64) string {
-	var b strings.Builder
-	b.WriteString("t_")
-	for _, r := range strings.ToLower(test) {
-		if b.Len() >= 40 {
-			break
-		}
-		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	fmt.Fprintf(&b, "_%d", seq)
-	return b.String()
 }
 
 // Name returns the database's name.

@@ -1,9 +1,10 @@
 package mariatest
 
 import (
-	"github.com/weir-etl/weir/internal/testserver"
 	"strings"
 	"testing"
+
+	"github.com/weir-etl/weir/internal/testserver"
 )
 
 func TestMain(m *testing.M) { Main(m) }

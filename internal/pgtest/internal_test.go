@@ -2,13 +2,14 @@ package pgtest
 
 import (
 	"errors"
-	"github.com/weir-etl/weir/internal/testserver"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/weir-etl/weir/internal/testserver"
 )
 
 func TestFindBinaries(t *testing.T) {
@@ -128,7 +129,7 @@ func TestUnavailableSkipsUnlessCI(t *testing.T) {
 }
 
 func TestDBName(t *testing.T) {
-	got := dbName("TestCopy/Unicode ünïcode-and a very long subtest name indeed", 7)
+	got := testserver.DBName("TestCopy/Unicode ünïcode-and a very long subtest name indeed", 7)
 	if len(got) > 63 {
 		t.Errorf("%q is longer than 63 bytes", got)
 	}

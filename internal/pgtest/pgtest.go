@@ -49,16 +49,14 @@ package pgtest
 
 import (
 	"context"
-	"fmt"
-	"github.com/weir-etl/weir/internal/testserver"
 	"os"
-	"strings"
 	"testing"
 	"time"
-	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/weir-etl/weir/internal/testserver"
 )
 
 // server is the test binary's shared PostgreSQL server.
@@ -116,7 +114,7 @@ type DB struct {
 // test's name and made unique.
 func (s *Server) NewDB(t testing.TB) *DB {
 	t.Helper()
-	name := dbName(t.Name(), s.seq.Add(1))
+	name := testserver.DBName(t.Name(), s.seq.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := s.adminExec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
@@ -130,26 +128,6 @@ func (s *Server) NewDB(t testing.TB) *DB {
 		}
 	})
 	return &DB{srv: s, name: name}
-}
-
-// dbName makes a database name from a test name: lower-case letters, digits
-// and underscores, short enough for PostgreSQL's 63-byte limit once the
-// sequence number is appended.
-func dbName(test string, seq int64) string {
-	var b strings.Builder
-	b.WriteString("t_")
-	for _, r := range strings.ToLower(test) {
-		if b.Len() >= 40 {
-			break
-		}
-		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	fmt.Fprintf(&b, "_%d", seq)
-	return b.String()
 }
 
 // Name returns the database's name.

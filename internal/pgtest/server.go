@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/weir-etl/weir/internal/testserver"
 	"io/fs"
 	"net"
 	"net/url"
@@ -23,6 +22,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/weir-etl/weir/internal/testserver"
 )
 
 const (

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unicode"
 )
 
 // Tests is what [Shared.Run] runs: a *testing.M, or another server's Run
@@ -105,4 +107,25 @@ func Unavailable(t testing.TB, msg string) {
 		t.Fatalf("%s (CI is set: failing instead of skipping)", msg)
 	}
 	t.Skip(msg)
+}
+
+// DBName makes a database name from a test's name and a sequence number:
+// "t_", then lower-case ASCII letters, digits and underscores (40 bytes at
+// most), then "_" and seq, within the name limits of PostgreSQL (63
+// bytes) and MariaDB (64 characters).
+func DBName(test string, seq int64) string {
+	var b strings.Builder
+	b.WriteString("t_")
+	for _, r := range strings.ToLower(test) {
+		if b.Len() >= 40 {
+			break
+		}
+		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	fmt.Fprintf(&b, "_%d", seq)
+	return b.String()
 }
