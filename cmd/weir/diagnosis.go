@@ -71,7 +71,7 @@ func loadAdvice(st weir.Stats, s weir.StageStats, bigger string) string {
 		return fmt.Sprintf("the target is the limit and the adaptive limiter reached its maximum of %d loads in flight: raise --load-concurrency", s.Goroutines)
 	}
 	if s.Goroutines == 1 {
-		return fmt.Sprintf("the target is the limit with one load at a time: raise --load-concurrency (now 1) for PostgreSQL; SQLite takes one writer, so try a larger %s", bigger)
+		return fmt.Sprintf("the target is the limit with one load at a time: a target that takes several writers (PostgreSQL) gains from --load-concurrency (now 1); SQLite and files take one, so try a larger %s", bigger)
 	}
 	return fmt.Sprintf("the target is the limit: raise --load-concurrency (now %d) while the database has idle CPU, or a larger %s to pay each transaction's fixed cost less often", s.Goroutines, bigger)
 }

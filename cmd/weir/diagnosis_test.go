@@ -31,7 +31,7 @@ func TestDiagnose(t *testing.T) {
 	}{
 		{"nothing ran", weir.Stats{}, 2, []string{"none measured"}, nil},
 		{"one loader busy", stats(stage(0.2, 1), stage(0.1, 2), stage(0.94, 1)), 2,
-			[]string{"load busy 94% of 1 loader", "80ms per batch (p95 120ms)", "batches of ~500 records", "raise --load-concurrency (now 1)", "SQLite", "--batch (now ~500)"}, []string{"--memory"}},
+			[]string{"load busy 94% of 1 loader", "80ms per batch (p95 120ms)", "batches of ~500 records", "gains from --load-concurrency (now 1)", "SQLite and files take one", "--batch (now ~500)"}, []string{"--memory"}},
 		{"several loaders busy", stats(stage(0.2, 1), stage(0.1, 2), stage(0.9, 4)), 2,
 			[]string{"load busy 90% of 4 loaders", "raise --load-concurrency (now 4)", "--batch (now ~500)"}, []string{"SQLite"}},
 		{"the source", stats(stage(0.97, 1), stage(0.3, 2), stage(0.4, 2)), 2,
