@@ -196,7 +196,11 @@ func copyCmd(args []string, stdout, stderr io.Writer) error {
 	if plan.created {
 		fmt.Fprintf(stdout, "created %s: %s\n", tgt, describeColumns(plan.cols))
 	}
-	prog := startProgressOf(f.progress, stderr, p, -1, func() map[string]int64 { return map[string]int64{"": sink.Rows()} }, "records")
+	var input inputProgress
+	if ip, ok := src.src.(interface{ Progress() (int64, int64) }); ok {
+		input = ip.Progress
+	}
+	prog := startProgressOfInput(f.progress, stderr, p, -1, func() map[string]int64 { return map[string]int64{"": sink.Rows()} }, "records", input)
 	runErr := p.Run(ctx)
 	prog.stop()
 

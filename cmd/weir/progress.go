@@ -37,6 +37,17 @@ func startProgress(mode string, w io.Writer, run statser, total int64, rows func
 // startProgressOf shows a run's progress counting records called what
 // ("users", "records"); total is -1 when unknown.
 func startProgressOf(mode string, w io.Writer, run statser, total int64, rows func() map[string]int64, what string) *progress {
+	return startProgressOfInput(mode, w, run, total, rows, what, nil)
+}
+
+// inputProgress says how far a source is through its input, in bytes:
+// file.RowSource's Progress. total is -1 when unknown.
+type inputProgress func() (done, total int64)
+
+// startProgressOfInput is startProgressOf for a run whose record count is
+// unknown but whose source knows how far through its input it is: the
+// progress shows that share and an ETA from it.
+func startProgressOfInput(mode string, w io.Writer, run statser, total int64, rows func() map[string]int64, what string, input inputProgress) *progress {
 	if mode == "auto" {
 		mode = "log"
 		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -81,12 +92,16 @@ func startProgressOf(mode string, w io.Writer, run statser, total int64, rows fu
 			case <-tick.C:
 				st := run.Stats()
 				r := rows()
+				left := eta(st, total)
+				if total <= 0 {
+					left = etaInput(st, input)
+				}
 				if bar != nil {
-					bar.Describe(describe(st, r, what))
+					bar.Describe(describe(st, r, what) + left)
 					_ = bar.Set64(st.Load.Records)
 					continue
 				}
-				fmt.Fprintf(w, "progress: %s%s\n", describe(st, r, what), eta(st, total))
+				fmt.Fprintf(w, "progress: %s%s\n", describe(st, r, what), left)
 			}
 		}
 	})
@@ -109,4 +124,18 @@ func eta(st weir.Stats, total int64) string {
 	}
 	left := time.Duration(float64(st.Elapsed) * float64(total-done) / float64(done))
 	return fmt.Sprintf(", %d%%, ETA %s", 100*done/total, left.Round(time.Second))
+}
+
+// etaInput is eta by the share of the input read; "" when unknown.
+func etaInput(st weir.Stats, input inputProgress) string {
+	if input == nil {
+		return ""
+	}
+	done, total := input()
+	if total <= 0 || done <= 0 {
+		return ""
+	}
+	frac := min(float64(done)/float64(total), 1)
+	left := time.Duration(float64(st.Elapsed) * (1 - frac) / frac)
+	return fmt.Sprintf(", %.0f%% of the input, ETA %s", 100*frac, left.Round(time.Second))
 }

@@ -56,6 +56,8 @@ type RowSource struct {
 	read   bool      // Read was called: Seek is too late
 	seeked bool
 
+	progress progress // for Progress
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -104,6 +106,7 @@ func OpenRows(pattern string, cfg RowSourceConfig) (*RowSource, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &RowSource{cfg: cfg, files: files, format: format, cols: newColumns(cfg.SampleSize), done: rowPos{File: files[0]}}
+	s.progress.measure(files)
 	if err := s.openAt(0); err != nil {
 		return nil, err
 	}
@@ -228,6 +231,7 @@ func (s *RowSource) Sample() []connect.Row { return s.sample }
 // its fields.
 func (s *RowSource) Read(ctx context.Context, buf []connect.Row) (int, error) {
 	s.read = true
+	defer s.noteProgress()
 	if s.next != nil {
 		s.done, s.next = *s.next, nil
 	}
