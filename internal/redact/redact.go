@@ -69,6 +69,13 @@ func Strip(dsn string) string {
 		}
 		return base + "?" + strings.Join(kept, "&")
 	}
+	// Not a URL: only a keyword/value string's secrets are removed (what
+	// maskUserinfo guesses at may be a path, which must reach the other
+	// process as it is).
+	var kw secrets
+	if masked = maskKeywords(dsn, &kw); len(kw.forms) == 0 {
+		return dsn
+	}
 	var kept []string
 	for _, w := range strings.Fields(masked) {
 		if !strings.HasSuffix(w, "="+Mask) {
