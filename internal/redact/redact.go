@@ -48,8 +48,8 @@ func String(dsn string) string {
 // (PostgreSQL: PGPASSWORD or ~/.pgpass). A string that holds no password
 // is returned unchanged.
 func Strip(dsn string) string {
-	masked, secrets := scan(dsn)
-	if len(secrets) == 0 {
+	masked, found := scan(dsn)
+	if len(found) == 0 {
 		return dsn
 	}
 	if schemeEnd(dsn) > 0 {
