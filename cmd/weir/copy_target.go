@@ -39,6 +39,10 @@ type copyTarget struct {
 	ddl     func(table string, cols []connect.Column, key []string) string
 	empty   func(ctx context.Context, table string) error // TRUNCATE
 	drop    func(ctx context.Context, table string) error
+	// compact returns the database's file to a fresh state (SQLite:
+	// VACUUM, WAL emptied), so that weir tune's trials each start alike;
+	// nil where nothing needs it.
+	compact func(ctx context.Context) error
 	sink    func(table string, cols []connect.Column, key []string, on connect.Conflict) (rowSink, error)
 	// multi loads the tables of a splitter (weir run); nil for a file.
 	multi func(sp connect.Splitter[connect.Row], on connect.Conflict) (multiSink, error)
@@ -166,6 +170,13 @@ func openSQLiteTarget(ctx context.Context, spec, table string) (*copyTarget, err
 		ddl: sqlite.CreateTableSQL,
 		empty: func(ctx context.Context, table string) error {
 			return sqlite.Exec(ctx, db, "DELETE FROM "+sqliteName(table))
+		},
+		compact: func(ctx context.Context) error {
+			if _, err := db.ExecContext(ctx, "VACUUM"); err != nil { // not in a transaction
+				return fmt.Errorf("vacuum %s: %w", path, err)
+			}
+			_, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+			return err
 		},
 		drop: func(ctx context.Context, table string) error {
 			return sqlite.Exec(ctx, db, "DROP TABLE "+sqliteName(table))

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/weir-etl/weir/connect/sqlite"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -264,4 +266,47 @@ func TestTuneCancelCleansUp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFreshScratchEmptiesTheSQLiteFile: before each trial into SQLite the
+// scratch file is returned to the size of an empty database, so that no
+// trial runs on a file that earlier trials grew.
+func TestFreshScratchEmptiesTheSQLiteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	tgt, err := openCopyTarget(t.Context(), "sqlite:"+path, "t", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tgt.close()
+	size := func() int64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	empty := size()
+	if err := sqlite.Exec(t.Context(), mustOpenSQLite(t, path), `CREATE TABLE t (v text);
+		WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 20000) INSERT INTO t SELECT printf('%0100d', i) FROM s`); err != nil {
+		t.Fatal(err)
+	}
+	if err := freshScratch(t.Context(), tgt, []string{"t"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, exists, err := tgt.columns(t.Context(), "t"); err != nil || exists {
+		t.Errorf("table t still exists (%v)", err)
+	}
+	if got := size(); got > 4*empty+8192 {
+		t.Errorf("the file holds %d bytes after freshScratch, an empty one %d: not compacted", got, empty)
+	}
+}
+
+func mustOpenSQLite(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
