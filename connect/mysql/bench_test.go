@@ -12,7 +12,7 @@ import (
 // text, decimal, datetime, double, a nullable date) through one reader
 // and reports rows/s:
 //
-//	go test -run XXX -bench Read1M -benchtime 3x ./connect/mysql/
+//	go test -run '^$' -bench Read1M -benchtime 3x ./connect/mysql/
 func BenchmarkRead1M(b *testing.B) {
 	const rows = 1_000_000
 	db := mariatest.New(b)

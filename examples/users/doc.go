@@ -1,5 +1,5 @@
-// Package users is weir's reference job, the seed's migration: one nested
-// user document, as exported from MongoDB, becomes rows in 15 normalized
+// Package users is weir's reference job, the migration of the Rust ETL
+// performance-tuning guide weir is measured against: one nested user document, as exported from MongoDB, becomes rows in 15 normalized
 // relational tables.
 //
 // # The pieces
@@ -7,11 +7,11 @@
 //   - [User] and its nested types are the document, with the JSON names of a
 //     plain (non-Extended-JSON) mongoexport document. [Decode] and
 //     [DecodeJSON] read one; [Validate] checks the fields a row needs.
-//   - [Generate] and [NewGenerator] make the seed's "fat" mock user,
+//   - [Generate] and [NewGenerator] make the guide's "fat" mock user,
 //     deterministically from a seed and the user's id, so a run (or one
 //     user) can be regenerated exactly; [NewGenerator] is a [weir.Source]
 //     that generates inside Read, so generation is part of a run's time, as
-//     in the seed.
+//     in the guide.
 //   - [Splitter] implements [connect.Splitter] for [User]: [Splitter.Tables]
 //     lists the 15 tables in foreign-key order and [Splitter.Split] writes a
 //     document's rows. [RowsPerUser] and [ExpectedRows] say how many rows a
@@ -59,9 +59,9 @@
 //	                                          ---
 //	                                          126
 //
-// Tables without a note reference users. The seed quotes "about 40 rows
+// Tables without a note reference users. The guide quotes "about 40 rows
 // per user" for its Go sibling's data set; the fat mock user described in
-// the seed (20 activities, 15 transactions, 10 messages × 3 attachments, 25
+// the guide (20 activities, 15 transactions, 10 messages × 3 attachments, 25
 // posts, ...) normalizes to 126 rows, and that is what this package
 // produces. The 50 connections are one JSON array column of social_media
 // (they are bare ids with nothing else to normalize); as rows they would add
