@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -50,37 +47,13 @@ func openParquetSource(ctx context.Context, spec string) (*copySource, error) {
 // applies to the file; unlike one, the file appears under its name only
 // when the copy succeeds (see parquetSink).
 func openParquetTarget(path string) (*copyTarget, error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, usagef("TARGET %s: directory %s does not exist", path, dir)
+	return fileTarget(path, func(cols []connect.Column) (rowSink, error) {
+		cfg := parquet.RowSinkConfig{Columns: cols}
+		if err := cfg.Validate(); err != nil {
+			return nil, err
 		}
-	}
-	return &copyTarget{
-		db:     path,
-		desc:   path,
-		isFile: true,
-		columns: func(context.Context, string) ([]connect.Column, bool, error) {
-			_, err := os.Stat(path)
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, false, nil
-			}
-			return nil, err == nil, err
-		},
-		count:  func(context.Context, string) (int64, error) { return 0, nil },
-		create: func(context.Context, string, []connect.Column, []string) error { return nil },
-		ddl:    func(string, []connect.Column, []string) string { return "" },
-		empty:  func(context.Context, string) error { return nil }, // the rename replaces it
-		drop:   func(context.Context, string) error { return nil },
-		sink: func(_ string, cols []connect.Column, _ []string, _ connect.Conflict) (rowSink, error) {
-			cfg := parquet.RowSinkConfig{Columns: cols}
-			if err := cfg.Validate(); err != nil {
-				return nil, err
-			}
-			return &parquetSink{path: path, cfg: cfg}, nil
-		},
-		maxLoaders: 1,
-		close:      func() {},
-	}, nil
+		return &parquetSink{path: path, cfg: cfg}, nil
+	})
 }
 
 // parquetSink writes the copy's rows to a parquet.RowSink, which writes a

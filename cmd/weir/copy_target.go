@@ -206,6 +206,19 @@ func openFileTarget(path string) (*copyTarget, error) {
 	default:
 		return nil, usagef("TARGET %s: want a .csv, .tsv, .jsonl or .parquet path, postgres://… or sqlite:PATH", redact.String(path))
 	}
+	return fileTarget(path, func(cols []connect.Column) (rowSink, error) {
+		s, err := file.CreateRows(path, file.RowSinkConfig{Format: format, Columns: cols})
+		if err != nil {
+			return nil, err
+		}
+		return &fileRowSink{RowSink: s}, nil
+	})
+}
+
+// fileTarget is a target file at path: no table, one writer, --if-exists
+// about the file; sink makes the writer for the columns when the run
+// starts (and may truncate or replace the file then).
+func fileTarget(path string, sink func(cols []connect.Column) (rowSink, error)) (*copyTarget, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return nil, usagef("TARGET %s: directory %s does not exist", path, dir)
@@ -225,14 +238,10 @@ func openFileTarget(path string) (*copyTarget, error) {
 		count:  func(context.Context, string) (int64, error) { return 0, nil },
 		create: func(context.Context, string, []connect.Column, []string) error { return nil },
 		ddl:    func(string, []connect.Column, []string) string { return "" },
-		empty:  func(context.Context, string) error { return nil }, // CreateRows truncates
+		empty:  func(context.Context, string) error { return nil }, // the sink truncates or replaces
 		drop:   func(context.Context, string) error { return nil },
 		sink: func(_ string, cols []connect.Column, _ []string, _ connect.Conflict) (rowSink, error) {
-			s, err := file.CreateRows(path, file.RowSinkConfig{Format: format, Columns: cols})
-			if err != nil {
-				return nil, err
-			}
-			return &fileRowSink{RowSink: s}, nil
+			return sink(cols)
 		},
 		maxLoaders: 1,
 		close:      func() {},
