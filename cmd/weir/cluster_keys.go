@@ -69,12 +69,7 @@ func openSQLTable(ctx context.Context, spec string) (*sqlTable, error) {
 					return err
 				}
 				defer rows.Close()
-				for rows.Next() {
-					if err := row(rows.Scan); err != nil {
-						return err
-					}
-				}
-				return rows.Err()
+				return scanRows(rows, row)
 			}}, nil
 	}
 	name := redact.String(spec)
@@ -94,13 +89,25 @@ func openSQLTable(ctx context.Context, spec string) (*sqlTable, error) {
 				return err
 			}
 			defer rows.Close()
-			for rows.Next() {
-				if err := row(rows.Scan); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
+			return scanRows(rows, row)
 		}}, nil
+}
+
+// rowScanner is a query's result, as database/sql and pgx both give it.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanRows calls row for each row of rows, with the row's Scan.
+func scanRows(rows rowScanner, row func(scan func(...any) error) error) error {
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // sourceKey is the column a table source is split by: --key, or the

@@ -281,29 +281,23 @@ func multisetHash(t *testing.T, rows func(yield func(string))) (int64, [2]uint64
 	return n, h
 }
 
-// scanner is a query's result, as database/sql and pgx both give it.
-type scanner interface {
-	Next() bool
-	Scan(dest ...any) error
-	Err() error
-}
-
 // eachRow scans every row of rows into dest and calls fn after each.
-func eachRow(t *testing.T, rows scanner, dest []any, fn func()) {
+func eachRow(t *testing.T, rows rowScanner, dest []any, fn func()) {
 	t.Helper()
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			t.Fatal(err)
+	err := scanRows(rows, func(scan func(...any) error) error {
+		if err := scan(dest...); err != nil {
+			return err
 		}
 		fn()
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
 
 // jsonByKey decodes the second column of rows as JSON, by the first.
-func jsonByKey(t *testing.T, rows scanner) map[string]any {
+func jsonByKey(t *testing.T, rows rowScanner) map[string]any {
 	t.Helper()
 	out := map[string]any{}
 	var k string
