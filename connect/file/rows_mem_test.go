@@ -2,15 +2,15 @@ package file_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
+	"github.com/weir-etl/weir"
 	"github.com/weir-etl/weir/connect"
+	"github.com/weir-etl/weir/connect/conntest"
 	"github.com/weir-etl/weir/connect/file"
 )
 
@@ -42,37 +42,14 @@ func TestRowSourceJSONArrayStreamsInFlatMemory(t *testing.T) {
 	size, _ := f.Seek(0, io.SeekCurrent)
 	f.Close()
 
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	src, err := file.OpenRows(path, file.RowSourceConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close(context.Background())
-	buf := make([]connect.Row, 1000)
-	var peak uint64
-	total := 0
-	for reads := 0; ; reads++ {
-		n, err := src.Read(context.Background(), buf)
-		total += n
-		if reads%20 == 0 {
-			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapAlloc-min(base, ms.HeapAlloc))
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	total, peak := conntest.PeakHeap(t, func() (weir.Source[connect.Row], error) {
+		return file.OpenRows(path, file.RowSourceConfig{})
+	}, 1000)
 	if total != objects {
 		t.Fatalf("read %d rows, want %d", total, objects)
 	}
-	t.Logf("file %.1f MB, peak heap above the start %.1f MB (sampled every 20 reads of 1000 rows), %d GCs",
-		float64(size)/1e6, float64(peak)/1e6, ms.NumGC)
+	t.Logf("file %.1f MB, peak heap above the start %.1f MB (sampled every 20 reads of 1000 rows)",
+		float64(size)/1e6, float64(peak)/1e6)
 	if bound := uint64(size) / 4; peak > bound {
 		t.Errorf("peak heap %d bytes > %d (a quarter of the file): the array is not streamed", peak, bound)
 	}

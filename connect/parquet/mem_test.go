@@ -3,14 +3,14 @@ package parquet_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
+	"github.com/weir-etl/weir"
 	"github.com/weir-etl/weir/connect"
+	"github.com/weir-etl/weir/connect/conntest"
 	"github.com/weir-etl/weir/connect/parquet"
 )
 
@@ -61,32 +61,9 @@ func TestRowSourceStreamsInFlatMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	src, err := parquet.OpenRows(path, parquet.RowSourceConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close(context.Background())
-	buf := make([]connect.Row, 1000)
-	var peak uint64
-	total := 0
-	for reads := 0; ; reads++ {
-		n, err := src.Read(context.Background(), buf)
-		total += n
-		if reads%20 == 0 {
-			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapAlloc-min(base, ms.HeapAlloc))
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	total, peak := conntest.PeakHeap(t, func() (weir.Source[connect.Row], error) {
+		return parquet.OpenRows(path, parquet.RowSourceConfig{})
+	}, 1000)
 	if total != rows {
 		t.Fatalf("read %d rows, want %d", total, rows)
 	}
